@@ -1,0 +1,1 @@
+"""Experiment running: rollouts of simple policies, and (later) benchmark suites."""

@@ -1,0 +1,334 @@
+"""The token-level MDP every textgym environment is an instance of."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from textgym.core import spaces as tg_spaces
+from textgym.core.render import render_ansi
+from textgym.data.sample import Sample
+from textgym.rewards.base import Scorer, ScoreTracker
+from textgym.tokenizers.base import Tokenizer
+
+RewardMode = Literal["terminal", "dense"]
+TruncationSide = Literal["left", "right"]
+
+
+class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
+    """Text generation as a token-level MDP.
+
+    ## Description
+    ``reset`` draws a :class:`~textgym.data.Sample` with the env's seeded RNG and encodes the
+    prompt. Each ``step(token_id)`` appends one token to the generated prefix. The episode
+    terminates when the end-of-sequence token is chosen or ``max_new_tokens`` tokens have been
+    generated; the text is then final and scored against the sample's references.
+
+    ## Observation Space
+    A flat ``Dict`` of integer ``Box`` arrays (see :func:`textgym.core.spaces.observation_space`):
+    ``prompt_ids``/``prompt_mask`` ``(max_prompt_len,)``, ``generated_ids``/``generated_mask``
+    ``(max_new_tokens,)`` and ``remaining`` ``(1,)``, the number of tokens left before the length
+    limit, so the limit is part of the state.
+
+    ## Action Space
+    ``Discrete(tokenizer.vocab_size)``: the id of the next token. ``tokenizer.eos_id`` ends the
+    episode without adding text; PAD adds no text either.
+
+    ## Rewards
+    In ``"terminal"`` mode, 0 until the last step, then the score of the generated text in [0, 1].
+    In ``"dense"`` mode, the change of the score of the prefix after each token; the rewards of
+    an episode sum to the terminal score (up to float rounding, < 1e-9).
+
+    ## Episode End
+    ``terminated=True`` at EOS or at the length limit: both end the task, and the limit is
+    visible in the observation, so value bootstrapping past it would be wrong. The env never sets
+    ``truncated``; that flag is left to external time limits.
+
+    ## Info
+    Every step: ``sample_id``, ``source``, ``references`` (list of str), ``generated`` (str),
+    ``prompt_truncated`` (bool). At the end of an episode also ``metrics``: ``{"score": ...}``
+    plus every metric of the task, each in [0, 1].
+
+    Args:
+        dataset: Random-access samples (``len`` and integer indexing).
+        tokenizer: Any object following :class:`~textgym.tokenizers.base.Tokenizer`.
+        scorer: The reward metric.
+        report: Extra metrics reported in ``info["metrics"]`` at the end of an episode.
+        prompt_template: ``str.format`` template with a ``{source}`` field.
+        max_prompt_len: Prompt length in tokens. A longer prompt keeps its template and cuts
+            its source on ``truncation_side``; ``info["prompt_truncated"]`` says so.
+        max_new_tokens: Length limit of the generation.
+        reward_mode: ``"terminal"`` or ``"dense"``.
+        truncation_side: ``"right"`` keeps the start of a long prompt, ``"left"`` its end.
+        render_mode: ``None`` or ``"ansi"``.
+    """
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        dataset: Sequence[Sample],
+        tokenizer: Tokenizer,
+        scorer: Scorer,
+        report: Sequence[Scorer] = (),
+        prompt_template: str = "{source}",
+        max_prompt_len: int = 128,
+        max_new_tokens: int = 32,
+        reward_mode: RewardMode = "terminal",
+        truncation_side: TruncationSide = "right",
+        render_mode: str | None = None,
+    ) -> None:
+        if len(dataset) == 0:
+            raise ValueError("dataset: no samples; an environment needs at least one")
+        if reward_mode not in ("terminal", "dense"):
+            raise ValueError(f"reward_mode: expected 'terminal' or 'dense', got {reward_mode!r}")
+        if truncation_side not in ("left", "right"):
+            raise ValueError(
+                f"truncation_side: expected 'left' or 'right', got {truncation_side!r}"
+            )
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
+        if "{source}" not in prompt_template:
+            raise ValueError(f"prompt_template: {prompt_template!r} has no '{{source}}' field")
+        for name, value in (("max_prompt_len", max_prompt_len), ("max_new_tokens", max_new_tokens)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+        vocab_size = int(tokenizer.vocab_size)
+        for name in ("eos_id", "pad_id"):
+            token_id = getattr(tokenizer, name)
+            if not 0 <= token_id < vocab_size:
+                raise ValueError(f"tokenizer: {name}={token_id} is outside [0, {vocab_size})")
+
+        self.dataset = dataset
+        self.tokenizer = tokenizer
+        self.scorer = scorer
+        self.report = tuple(report)
+        self.prompt_template = prompt_template
+        self.max_prompt_len = int(max_prompt_len)
+        self.max_new_tokens = int(max_new_tokens)
+        self.reward_mode = reward_mode
+        self.truncation_side = truncation_side
+        self.render_mode = render_mode
+
+        self.observation_space = tg_spaces.observation_space(
+            vocab_size, self.max_prompt_len, self.max_new_tokens
+        )
+        self.action_space = tg_spaces.action_space(vocab_size)
+
+        head, _, tail = prompt_template.partition("{source}")
+        self._template_prefix = tokenizer.encode(head)
+        self._template_suffix = tokenizer.encode(tail)
+        if len(self._template_prefix) + len(self._template_suffix) >= self.max_prompt_len:
+            raise ValueError(
+                f"max_prompt_len: {self.max_prompt_len} leaves no room for the source after the "
+                f"template {prompt_template!r}"
+            )
+        self._eos_id = int(tokenizer.eos_id)
+        self._pad_id = int(tokenizer.pad_id)
+        self._sample: Sample | None = None
+        self._prompt_ids = np.full(self.max_prompt_len, self._pad_id, dtype=tg_spaces.ID_DTYPE)
+        self._prompt_len = 0
+        self._prompt_truncated = False
+        self._generated_ids = np.full(self.max_new_tokens, self._pad_id, dtype=tg_spaces.ID_DTYPE)
+        self._num_generated = 0
+        self._text = ""
+        self._score = 0.0
+        self._tracker: ScoreTracker | None = None
+        self._done = False
+        self._metrics: dict[str, float] | None = None
+
+    # ------------------------------------------------------------------ episode
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start an episode on a random sample, or on ``options["sample_id"]`` (an index).
+
+        Raises:
+            ValueError: For an unknown option or a ``sample_id`` outside the dataset.
+        """
+        super().reset(seed=seed)
+        options = dict(options or {})
+        sample_id = options.pop("sample_id", None)
+        if options:
+            raise ValueError(f"options: unknown key(s) {sorted(options)}; expected 'sample_id'")
+        if sample_id is None:
+            index = int(self.np_random.integers(len(self.dataset)))
+        else:
+            index = self._check_index(sample_id)
+        sample = self.dataset[index]
+
+        prompt = self.tokenizer.encode(self.prompt_template.format(source=sample.source))
+        self._prompt_truncated = len(prompt) > self.max_prompt_len
+        if self._prompt_truncated:
+            prompt = self._truncated_prompt(sample.source)
+        self._prompt_ids.fill(self._pad_id)
+        self._prompt_ids[: len(prompt)] = prompt
+        self._prompt_len = len(prompt)
+
+        self._sample = sample
+        self._generated_ids.fill(self._pad_id)
+        self._num_generated = 0
+        self._text = ""
+        self._done = False
+        self._metrics = None
+        if self.reward_mode == "dense":
+            self._tracker = self.scorer.start(sample.references)
+            self._score = self._tracker.update("")
+        else:
+            self._tracker = None
+            self._score = 0.0
+        return self._observation(), self._info()
+
+    def step(
+        self, action: int | np.integer | np.ndarray
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Append token ``action``; see the class docstring for rewards and termination.
+
+        Raises:
+            RuntimeError: Before the first ``reset`` or after the episode has ended.
+            ValueError: If ``action`` is not an integer token id in ``[0, vocab_size)``.
+        """
+        if self._sample is None:
+            raise RuntimeError("step() called before reset(); call env.reset() first")
+        if self._done:
+            raise RuntimeError("step() called after the episode ended; call env.reset() first")
+        token = self._check_action(action)
+
+        if token == self._eos_id:
+            terminated = True
+        else:
+            self._generated_ids[self._num_generated] = token
+            self._num_generated += 1
+            self._text = self.tokenizer.decode(self._generated_ids[: self._num_generated].tolist())
+            terminated = self._num_generated >= self.max_new_tokens
+
+        if self._tracker is not None:
+            new_score = self._tracker.update(self._text)
+            reward = new_score - self._score
+            self._score = new_score
+        elif terminated:
+            self._score = self.scorer.score(self._text, self._sample.references)
+            reward = self._score
+        else:
+            reward = 0.0
+
+        if terminated:
+            self._done = True
+            self._metrics = self._final_metrics()
+        return self._observation(), float(reward), terminated, False, self._info()
+
+    # ------------------------------------------------------------------ helpers
+    def reference_action(self) -> int:
+        """The next token of the canonical reference (``references[0]``), then EOS.
+
+        Following it from ``reset`` reproduces the reference, which scores the task's ceiling.
+        Raises ``RuntimeError`` outside an episode.
+        """
+        if self._sample is None or self._done:
+            raise RuntimeError("reference_action() needs an episode in progress; call reset()")
+        target = self.tokenizer.encode(self._sample.references[0])
+        prefix = self._generated_ids[: self._num_generated].tolist()
+        if prefix == target[: len(prefix)] and len(prefix) < len(target):
+            return int(target[len(prefix)])
+        return self._eos_id
+
+    @property
+    def sample(self) -> Sample | None:
+        """The sample of the current episode (``None`` before the first reset)."""
+        return self._sample
+
+    @property
+    def generated_text(self) -> str:
+        """The text generated so far in the current episode."""
+        return self._text
+
+    def render(self) -> str | None:
+        """An ``"ansi"`` text view of the episode: source, generation, references and score."""
+        if self.render_mode is None:
+            gym.logger.warn("render() called without render_mode; pass render_mode='ansi'")
+            return None
+        if self._sample is None:
+            return "(no episode yet: call reset())\n"
+        return render_ansi(
+            sample=self._sample,
+            generated=self._text,
+            num_generated=self._num_generated,
+            max_new_tokens=self.max_new_tokens,
+            score=self._score if (self._done or self._tracker is not None) else None,
+            metrics=self._metrics,
+        )
+
+    def _truncated_prompt(self, source: str) -> list[int]:
+        # Cut the source, not the template: the instruction ("summarize:", "reply:") must
+        # survive whichever end of a long source is dropped.
+        source_ids = self.tokenizer.encode(source)
+        keep = self.max_prompt_len - len(self._template_prefix) - len(self._template_suffix)
+        kept = source_ids[:keep] if self.truncation_side == "right" else source_ids[-keep:]
+        return [*self._template_prefix, *kept, *self._template_suffix]
+
+    def _check_index(self, sample_id: Any) -> int:
+        if isinstance(sample_id, bool) or not isinstance(sample_id, numbers.Integral):
+            raise ValueError(
+                f"options['sample_id']: expected an integer index, got {type(sample_id).__name__}"
+            )
+        if not 0 <= sample_id < len(self.dataset):
+            raise ValueError(
+                f"options['sample_id']: {sample_id} is outside [0, {len(self.dataset)})"
+            )
+        return int(sample_id)
+
+    def _check_action(self, action: Any) -> int:
+        if isinstance(action, np.ndarray):
+            if action.size != 1:
+                raise ValueError(
+                    f"action: expected one token id, got an array of shape {action.shape}"
+                )
+            if action.dtype.kind not in "iu":
+                raise ValueError(f"action: expected an integer token id, got dtype {action.dtype}")
+            action = action.reshape(()).item()
+        if isinstance(action, (bool, np.bool_)) or not isinstance(action, numbers.Integral):
+            raise ValueError(f"action: expected an integer token id, got {action!r}")
+        token = int(action)
+        if not 0 <= token < self.action_space.n:
+            raise ValueError(f"action: token id {token} is outside [0, {self.action_space.n})")
+        return token
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        n = self._num_generated
+        prompt_mask = np.zeros(self.max_prompt_len, dtype=tg_spaces.ID_DTYPE)
+        prompt_mask[: self._prompt_len] = 1
+        generated_mask = np.zeros(self.max_new_tokens, dtype=tg_spaces.ID_DTYPE)
+        generated_mask[:n] = 1
+        return {
+            "prompt_ids": self._prompt_ids.copy(),
+            "prompt_mask": prompt_mask,
+            "generated_ids": self._generated_ids.copy(),
+            "generated_mask": generated_mask,
+            "remaining": np.array([self.max_new_tokens - n], dtype=tg_spaces.ID_DTYPE),
+        }
+
+    def _info(self) -> dict[str, Any]:
+        assert self._sample is not None
+        info: dict[str, Any] = {
+            "sample_id": self._sample.id,
+            "source": self._sample.source,
+            "references": list(self._sample.references),
+            "generated": self._text,
+            "prompt_truncated": self._prompt_truncated,
+        }
+        if self._metrics is not None:
+            info["metrics"] = dict(self._metrics)
+        return info
+
+    def _final_metrics(self) -> dict[str, float]:
+        assert self._sample is not None
+        refs = self._sample.references
+        result = {"score": self._score}
+        for scorer in self.report:
+            same = scorer.name == self.scorer.name
+            result[scorer.name] = self._score if same else scorer.score(self._text, refs)
+        return result

@@ -1,0 +1,210 @@
+"""Named metric scorers, weighted mixtures, user callables, and the ``reward=`` resolver."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from textgym import metrics
+from textgym.rewards.base import RescoringTracker, Scorer, ScoreTracker, check_score
+
+
+@dataclass(frozen=True)
+class _MetricDef:
+    score: Callable[[str, Sequence[str]], float]  # on the reference library's own scale
+    tracker: Callable[[Sequence[str]], Any]  # object with update(text) on the same scale
+    scale: float  # multiply by this to land on [0, 1]
+
+
+_METRICS: dict[str, _MetricDef] = {
+    "bleu": _MetricDef(metrics.sentence_bleu, metrics.IncrementalBLEU, 0.01),
+    "chrf": _MetricDef(metrics.sentence_chrf, metrics.IncrementalChrF, 0.01),
+    # partial, not lambda: envs (and so their scorers and trackers) must pickle.
+    "chrf++": _MetricDef(
+        partial(metrics.sentence_chrf, word_order=2),
+        partial(metrics.IncrementalChrF, word_order=2),
+        0.01,
+    ),
+    "f1": _MetricDef(metrics.token_f1, metrics.IncrementalTokenF1, 1.0),
+    **{
+        variant: _MetricDef(
+            partial(metrics.rouge, variant=variant, stem=True),
+            partial(metrics.IncrementalRouge, variant=variant, stem=True),
+            1.0,
+        )
+        for variant in ("rouge1", "rouge2", "rougeL", "rougeLsum")
+    },
+}
+
+#: Names accepted by ``reward=`` and listed in ``info["metrics"]``.
+METRIC_NAMES: tuple[str, ...] = tuple(_METRICS)
+
+
+def _clip_unit(value: float) -> float:
+    # The metrics are bounded by construction; this only absorbs float rounding such as
+    # 100.00000000000001 / 100, never a real excursion (those would be bugs caught by tests).
+    return min(1.0, max(0.0, value))
+
+
+class _ScaledTracker:
+    def __init__(self, inner: Any, scale: float) -> None:
+        self._inner = inner
+        self._scale = scale
+
+    def update(self, text: str) -> float:
+        return _clip_unit(self._inner.update(text) * self._scale)
+
+
+class MetricScorer:
+    """A standard metric rescaled to [0, 1] (BLEU and chrF are divided by 100).
+
+    Args:
+        name: One of :data:`METRIC_NAMES`.
+
+    Raises:
+        ValueError: For an unknown name, with the closest valid names.
+    """
+
+    def __init__(self, name: str) -> None:
+        if name not in _METRICS:
+            close = difflib.get_close_matches(name, METRIC_NAMES, n=3)
+            hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise ValueError(
+                f"reward: unknown metric {name!r}; expected one of {', '.join(METRIC_NAMES)}, "
+                f"a {{metric: weight}} dict, a callable or a 'module:function' string.{hint}"
+            )
+        self.name = name
+        self._def = _METRICS[name]
+
+    def score(self, text: str, references: Sequence[str]) -> float:
+        return _clip_unit(self._def.score(text, references) * self._def.scale)
+
+    def start(self, references: Sequence[str]) -> ScoreTracker:
+        return _ScaledTracker(self._def.tracker(references), self._def.scale)
+
+    def __repr__(self) -> str:
+        return f"MetricScorer({self.name!r})"
+
+
+class _WeightedTracker:
+    def __init__(self, parts: list[tuple[float, ScoreTracker]]) -> None:
+        self._parts = parts
+
+    def update(self, text: str) -> float:
+        return _clip_unit(sum(w * t.update(text) for w, t in self._parts))
+
+
+class WeightedScorer:
+    """A convex combination of scorers, e.g. ``{"bleu": 0.5, "f1": 0.5}``.
+
+    Args:
+        weights: Metric name (or scorer) to weight. Weights must be non-negative and sum to 1,
+            so that the mixture stays in [0, 1].
+    """
+
+    def __init__(self, weights: Mapping[str, float]) -> None:
+        if not weights:
+            raise ValueError("reward: an empty weight dict; give at least one {metric: weight}")
+        parts: list[tuple[float, Scorer]] = []
+        for name, weight in weights.items():
+            if not isinstance(weight, (int, float)) or not math.isfinite(weight) or weight < 0:
+                raise ValueError(
+                    f"reward: weight of {name!r} is {weight!r}; expected a number >= 0"
+                )
+            parts.append((float(weight), MetricScorer(name)))
+        total = sum(w for w, _ in parts)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"reward: weights {dict(weights)} sum to {total}; expected 1")
+        self._parts = parts
+        self.name = "+".join(f"{w:g}*{s.name}" for w, s in parts)
+
+    def score(self, text: str, references: Sequence[str]) -> float:
+        return _clip_unit(sum(w * s.score(text, references) for w, s in self._parts))
+
+    def start(self, references: Sequence[str]) -> ScoreTracker:
+        return _WeightedTracker([(w, s.start(references)) for w, s in self._parts])
+
+    def __repr__(self) -> str:
+        return f"WeightedScorer({self.name!r})"
+
+
+class CallableScorer:
+    """A user function ``fn(text, references) -> float`` in [0, 1].
+
+    The value is checked on every call: a reward outside [0, 1], NaN or a non-number raises
+    ``ValueError`` instead of reaching the agent. Dense rewards rescore the whole prefix.
+    """
+
+    def __init__(self, fn: Callable[[str, Sequence[str]], float], name: str | None = None) -> None:
+        if not callable(fn):
+            raise TypeError(f"reward: {fn!r} is not callable")
+        self._fn = fn
+        self.name = name or getattr(fn, "__qualname__", None) or repr(fn)
+
+    def score(self, text: str, references: Sequence[str]) -> float:
+        return check_score(self._fn(text, list(references)), self.name)
+
+    def start(self, references: Sequence[str]) -> ScoreTracker:
+        return RescoringTracker(self, references)
+
+    def __repr__(self) -> str:
+        return f"CallableScorer({self.name!r})"
+
+
+def load_callable(path: str) -> Callable[..., Any]:
+    """Import ``"package.module:attribute"`` and return the attribute.
+
+    Raises:
+        ValueError: If the string is malformed, the module or attribute does not exist, or the
+            attribute is not callable.
+    """
+    module_name, _, attr = path.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"reward: {path!r} is not of the form 'package.module:function'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(
+            f"reward: cannot import module {module_name!r} from {path!r}: {exc}"
+        ) from exc
+    obj: Any = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"reward: module {module_name!r} has no attribute {attr!r}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ValueError(f"reward: {path!r} is not callable")
+    return obj
+
+
+def make_scorer(spec: str | Mapping[str, float] | Callable[..., float] | Scorer) -> Scorer:
+    """Build a scorer from what a user passes as ``reward=``.
+
+    Args:
+        spec: A metric name (``"bleu"``, ``"rougeL"``...), a ``{metric: weight}`` dict, a
+            ``"module:function"`` string, a callable ``fn(text, references) -> float`` or a
+            :class:`Scorer`. Strings and dicts keep ``env.spec`` JSON-serialisable.
+
+    Raises:
+        TypeError: If ``spec`` is none of these.
+        ValueError: If it names an unknown metric, bad weights or a missing function.
+    """
+    if isinstance(spec, str):
+        if ":" in spec:
+            return CallableScorer(load_callable(spec), name=spec)
+        return MetricScorer(spec)
+    if isinstance(spec, Mapping):
+        return WeightedScorer(spec)
+    if isinstance(spec, Scorer):
+        return spec
+    if callable(spec):
+        return CallableScorer(spec)
+    raise TypeError(
+        f"reward: expected a metric name, a {{metric: weight}} dict, a callable or a "
+        f"'module:function' string, got {type(spec).__name__}"
+    )

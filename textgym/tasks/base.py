@@ -1,0 +1,235 @@
+"""The shared constructor of the task families: resolves data, tokenizer and reward defaults.
+
+A family (translation, summarization, dialogue) is a subclass that sets a handful of class
+attributes (its generator, default reward, reported metrics, prompt template). A registered
+variant is the same class with other keyword arguments, never a further subclass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from textgym.core.env import TokenMDPEnv
+from textgym.data.embedded import EmbeddedDataset, Generator
+from textgym.data.sources import as_dataset
+from textgym.rewards.scorers import MetricScorer, make_scorer
+from textgym.tokenizers.base import Tokenizer
+from textgym.tokenizers.embedded import WordTokenizer, split_tokens
+
+DIFFICULTY_LEVELS = ("easy", "medium", "hard")
+
+
+@functools.lru_cache(maxsize=64)
+def _embedded_parts(
+    generator_cls: type, config: Any, seed: int, template: str
+) -> tuple[Generator, WordTokenizer]:
+    # Shared by every env built with the same settings (a vector env builds hundreds): the
+    # lexicon and tokenizer are immutable, so one copy serves all.
+    generator = generator_cls(config, seed=seed)
+    words = list(generator.lexicon())
+    known = set(words)
+    for token in split_tokens(template.replace("{source}", " ")):
+        if token not in known:
+            known.add(token)
+            words.append(token)
+    return generator, WordTokenizer(words)
+
+
+@functools.lru_cache(maxsize=64)
+def _embedded_dataset(
+    generator_cls: type, config: Any, seed: int, template: str, split: str, size: int | None
+) -> EmbeddedDataset:
+    generator, _ = _embedded_parts(generator_cls, config, seed, template)
+    return EmbeddedDataset(generator, split, size=size, seed=seed)
+
+
+class TaskEnv(TokenMDPEnv):
+    """Base of the task families; see a family's docstring for its defaults.
+
+    Args:
+        data: ``None`` for the embedded generated data, or a sequence of
+            :class:`~textgym.data.Sample` or of dicts with ``source`` and ``references``
+            (or ``reference``); dicts keep ``env.spec`` JSON-serialisable.
+        tokenizer: ``None`` for the embedded word tokenizer (built from the generator's lexicon,
+            or fitted on the words of ``data``), or any
+            :class:`~textgym.tokenizers.base.Tokenizer`.
+        reward: ``None`` for the family's default, a metric name (``"bleu"``, ``"chrf"``,
+            ``"chrf++"``, ``"rouge1"``, ``"rouge2"``, ``"rougeL"``, ``"rougeLsum"``, ``"f1"``), a
+            ``{metric: weight}`` dict with weights summing to 1, a ``"module:function"`` string
+            or a callable ``fn(text, references) -> float`` in [0, 1].
+        reward_mode: ``"terminal"`` (score at the end) or ``"dense"`` (change of score per token).
+        split: ``"train"``, ``"validation"`` or ``"test"`` of the embedded data.
+        difficulty: ``"easy"``, ``"medium"`` or ``"hard"`` embedded-data setting.
+        data_config: Overrides of single fields of the difficulty's generator config.
+        data_seed: Seed of the embedded data: its lexicon (the "world") and its sample stream.
+        num_samples: Size of the embedded split (default 20,000 train, 500 validation/test).
+        max_new_tokens: Length limit; default: longest reference + 1 (room for EOS).
+        max_prompt_len: Prompt length; default: longest prompt the data can produce.
+        prompt_template: ``str.format`` template with a ``{source}`` field.
+        truncation_side: Which end of an over-long prompt is cut (``"right"`` or ``"left"``).
+        render_mode: ``None`` or ``"ansi"``.
+    """
+
+    family: ClassVar[str]
+    generator_cls: ClassVar[type]
+    difficulties: ClassVar[Mapping[str, Any]]
+    default_reward: ClassVar[str | Mapping[str, float]]
+    report_metrics: ClassVar[tuple[str, ...]]
+    default_prompt_template: ClassVar[str]
+    default_truncation_side: ClassVar[str] = "right"
+
+    def __init__(
+        self,
+        *,
+        data: Sequence[Any] | None = None,
+        tokenizer: Tokenizer | None = None,
+        reward: str | Mapping[str, float] | Callable[..., float] | None = None,
+        reward_mode: str = "terminal",
+        split: str = "train",
+        difficulty: str = "medium",
+        data_config: Mapping[str, Any] | None = None,
+        data_seed: int = 0,
+        num_samples: int | None = None,
+        max_new_tokens: int | None = None,
+        max_prompt_len: int | None = None,
+        prompt_template: str | None = None,
+        truncation_side: str | None = None,
+        render_mode: str | None = None,
+        **unexpected: Any,
+    ) -> None:
+        if unexpected:
+            self._reject(unexpected)
+        template = self.default_prompt_template if prompt_template is None else prompt_template
+        if not isinstance(template, str) or "{source}" not in template:
+            raise ValueError(
+                f"prompt_template: expected a str with a '{{source}}' field, got {template!r}"
+            )
+
+        if data is None:
+            config = self.generator_config(difficulty, data_config)
+            if isinstance(data_seed, bool) or not isinstance(data_seed, int) or data_seed < 0:
+                raise ValueError(f"data_seed: expected an integer >= 0, got {data_seed!r}")
+            generator, word_tokenizer = _embedded_parts(
+                self.generator_cls, config, data_seed, template
+            )
+            dataset: Sequence[Any] = _embedded_dataset(
+                self.generator_cls, config, data_seed, template, split, num_samples
+            )
+            longest_source = generator.max_source_tokens
+            longest_reference = generator.max_reference_tokens
+            default_tokenizer: Tokenizer = word_tokenizer
+        else:
+            if data_config is not None or num_samples is not None:
+                raise ValueError(
+                    "data_config/num_samples: only apply to the embedded data (data=None)"
+                )
+            dataset = as_dataset(data)
+            default_tokenizer = WordTokenizer(_fitted_vocabulary(dataset, template))
+            longest_source = longest_reference = None
+
+        tok = default_tokenizer if tokenizer is None else tokenizer
+        template_len = len(tok.encode(template.replace("{source}", "")))
+        if max_prompt_len is None:
+            if longest_source is not None and tokenizer is None:
+                max_prompt_len = template_len + longest_source
+            else:
+                max_prompt_len = max(
+                    len(tok.encode(template.format(source=s.source))) for s in dataset
+                )
+        if max_new_tokens is None:
+            if longest_reference is not None and tokenizer is None:
+                max_new_tokens = longest_reference + 1
+            else:
+                max_new_tokens = 1 + max(len(tok.encode(r)) for s in dataset for r in s.references)
+
+        super().__init__(
+            dataset=dataset,
+            tokenizer=tok,
+            scorer=make_scorer(self.default_reward if reward is None else reward),
+            report=[MetricScorer(name) for name in self.report_metrics],
+            prompt_template=template,
+            max_prompt_len=max_prompt_len,
+            max_new_tokens=max_new_tokens,
+            reward_mode=reward_mode,  # type: ignore[arg-type]
+            truncation_side=(truncation_side or self.default_truncation_side),  # type: ignore[arg-type]
+            render_mode=render_mode,
+        )
+        self.split = split if data is None else None
+        self.difficulty = difficulty if data is None else None
+
+    @classmethod
+    def generator_config(cls, difficulty: str, overrides: Mapping[str, Any] | None = None) -> Any:
+        """The embedded generator's config for ``difficulty`` with ``overrides`` applied.
+
+        Raises:
+            ValueError: For an unknown difficulty or config field (naming the valid ones).
+        """
+        if difficulty not in cls.difficulties:
+            raise ValueError(
+                f"difficulty: expected one of {', '.join(cls.difficulties)}, got {difficulty!r}"
+            )
+        config = cls.difficulties[difficulty]
+        if overrides:
+            if not isinstance(overrides, Mapping):
+                raise TypeError(f"data_config: expected a dict, got {type(overrides).__name__}")
+            fields = [f.name for f in dataclasses.fields(config)]
+            unknown = sorted(set(overrides) - set(fields))
+            if unknown:
+                raise ValueError(
+                    f"data_config: unknown field(s) {unknown} for {cls.family}; "
+                    f"expected some of {fields}"
+                )
+            config = dataclasses.replace(config, **overrides)
+        return config
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-serialisable summary: spaces, reward, data and ceiling."""
+        return {
+            "family": self.family,
+            "reward": self.scorer.name,
+            "reward_mode": self.reward_mode,
+            "metrics": ["score", *self.report_metrics],
+            "data": {
+                "kind": "embedded" if self.split is not None else "user",
+                "split": self.split,
+                "difficulty": self.difficulty,
+                "num_samples": len(self.dataset),
+            },
+            "vocab_size": int(self.action_space.n),
+            "max_prompt_len": self.max_prompt_len,
+            "max_new_tokens": self.max_new_tokens,
+            "observation_space": {k: list(v.shape) for k, v in self.observation_space.items()},
+            "action_space": f"Discrete({self.action_space.n})",
+            "ceiling": "emitting references[0] (the reference policy) scores 1.0",
+        }
+
+    def _reject(self, unexpected: Mapping[str, Any]) -> None:
+        valid = [
+            "data", "tokenizer", "reward", "reward_mode", "split", "difficulty", "data_config",
+            "data_seed", "num_samples", "max_new_tokens", "max_prompt_len", "prompt_template",
+            "truncation_side", "render_mode",
+        ]  # fmt: skip
+        messages = []
+        for name in unexpected:
+            close = difflib.get_close_matches(name, valid, n=1)
+            messages.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise TypeError(
+            f"{type(self).__name__}: unknown argument(s) {', '.join(messages)}; "
+            f"valid arguments: {', '.join(valid)}"
+        )
+
+
+def _fitted_vocabulary(dataset: Sequence[Any], template: str) -> list[str]:
+    """Every token of the data and template, in first-seen order (deterministic)."""
+    seen: dict[str, None] = {}
+    for token in split_tokens(template.replace("{source}", " ")):
+        seen.setdefault(token)
+    for sample in dataset:
+        for text in (sample.source, *sample.references):
+            for token in split_tokens(text):
+                seen.setdefault(token)
+    return list(seen)

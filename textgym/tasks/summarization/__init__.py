@@ -1,0 +1,1 @@
+"""The summarization task family."""
