@@ -12,18 +12,21 @@ from typing import Any
 
 import gymnasium as gym
 
-_FAMILIES: dict[str, tuple[str, str]] = {
-    # name prefix: (entry point, one-line description)
+_FAMILIES: dict[str, tuple[str, str, str]] = {
+    # name prefix: (entry point, vector entry point, one-line description)
     "TextTrans": (
         "textgym.tasks.translation.env:TextTransEnv",
+        "textgym.vector.entry_points:translation",
         "translation of a synthetic language with reordering and agreement; sentence BLEU",
     ),
     "TextSumm": (
         "textgym.tasks.summarization.env:TextSummEnv",
+        "textgym.vector.entry_points:summarization",
         "summarization of generated reports: select and compress key facts; ROUGE-L F1",
     ),
     "TextDial": (
         "textgym.tasks.dialogue.env:TextDialEnv",
+        "textgym.vector.entry_points:dialogue",
         "dialogue reply that must use facts from the context; 0.5 BLEU + 0.5 token F1",
     ),
 }
@@ -37,7 +40,7 @@ _VARIANTS: dict[str, dict[str, Any]] = {
 #: One-line description of every registered id, in registration order.
 ENV_IDS: dict[str, str] = {
     f"{prefix}{suffix}-v0": (f"[{kwargs['difficulty']}] " if kwargs else "") + description
-    for prefix, (_, description) in _FAMILIES.items()
+    for prefix, (_, _, description) in _FAMILIES.items()
     for suffix, kwargs in _VARIANTS.items()
 }
 
@@ -49,7 +52,7 @@ EASY: tuple[str, ...] = tuple(f"{prefix}-Easy-v0" for prefix in _FAMILIES)
 
 def register_envs() -> None:
     """Register every textgym id with Gymnasium (idempotent)."""
-    for prefix, (entry_point, _) in _FAMILIES.items():
+    for prefix, (entry_point, vector_entry_point, _) in _FAMILIES.items():
         for suffix, kwargs in _VARIANTS.items():
             env_id = f"{prefix}{suffix}-v0"
             if env_id in gym.registry:
@@ -59,6 +62,7 @@ def register_envs() -> None:
             gym.register(
                 id=env_id,
                 entry_point=entry_point,
+                vector_entry_point=vector_entry_point,
                 kwargs=dict(kwargs),
                 disable_env_checker=False,
                 order_enforce=True,

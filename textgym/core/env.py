@@ -151,20 +151,9 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             ValueError: For an unknown option or a ``sample_id`` outside the dataset.
         """
         super().reset(seed=seed)
-        options = dict(options or {})
-        sample_id = options.pop("sample_id", None)
-        if options:
-            raise ValueError(f"options: unknown key(s) {sorted(options)}; expected 'sample_id'")
-        if sample_id is None:
-            index = int(self.np_random.integers(len(self.dataset)))
-        else:
-            index = self._check_index(sample_id)
-        sample = self.dataset[index]
+        sample = self.dataset[self.sample_index(options, self.np_random)]
 
-        prompt = self.tokenizer.encode(self.prompt_template.format(source=sample.source))
-        self._prompt_truncated = len(prompt) > self.max_prompt_len
-        if self._prompt_truncated:
-            prompt = self._truncated_prompt(sample.source)
+        prompt, self._prompt_truncated = self.encode_prompt(sample.source)
         self._prompt_ids.fill(self._pad_id)
         self._prompt_ids[: len(prompt)] = prompt
         self._prompt_len = len(prompt)
@@ -218,7 +207,7 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
         if terminated:
             self._done = True
-            self._metrics = self._final_metrics()
+            self._metrics = self.episode_metrics(self._text, self._sample.references, self._score)
         return self._observation(), float(reward), terminated, False, self._info()
 
     # ------------------------------------------------------------------ helpers
@@ -262,13 +251,41 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             metrics=self._metrics,
         )
 
-    def _truncated_prompt(self, source: str) -> list[int]:
+    def encode_prompt(self, source: str) -> tuple[list[int], bool]:
+        """Token ids of the prompt for ``source`` and whether it had to be truncated."""
+        prompt = self.tokenizer.encode(self.prompt_template.format(source=source))
+        if len(prompt) <= self.max_prompt_len:
+            return prompt, False
         # Cut the source, not the template: the instruction ("summarize:", "reply:") must
         # survive whichever end of a long source is dropped.
         source_ids = self.tokenizer.encode(source)
         keep = self.max_prompt_len - len(self._template_prefix) - len(self._template_suffix)
         kept = source_ids[:keep] if self.truncation_side == "right" else source_ids[-keep:]
-        return [*self._template_prefix, *kept, *self._template_suffix]
+        return [*self._template_prefix, *kept, *self._template_suffix], True
+
+    def episode_metrics(
+        self, text: str, references: Sequence[str], score: float
+    ) -> dict[str, float]:
+        """``info["metrics"]`` of a finished episode whose reward metric gave ``score``."""
+        result = {"score": score}
+        for scorer in self.report:
+            same = scorer.name == self.scorer.name
+            result[scorer.name] = score if same else scorer.score(text, references)
+        return result
+
+    def sample_index(self, options: dict[str, Any] | None, rng: np.random.Generator) -> int:
+        """The dataset index an episode starts on: ``options["sample_id"]`` or a draw of ``rng``.
+
+        Raises:
+            ValueError: For an unknown option or a ``sample_id`` outside the dataset.
+        """
+        options = dict(options or {})
+        sample_id = options.pop("sample_id", None)
+        if options:
+            raise ValueError(f"options: unknown key(s) {sorted(options)}; expected 'sample_id'")
+        if sample_id is None:
+            return int(rng.integers(len(self.dataset)))
+        return self._check_index(sample_id)
 
     def _check_index(self, sample_id: Any) -> int:
         if isinstance(sample_id, bool) or not isinstance(sample_id, numbers.Integral):
@@ -323,12 +340,3 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if self._metrics is not None:
             info["metrics"] = dict(self._metrics)
         return info
-
-    def _final_metrics(self) -> dict[str, float]:
-        assert self._sample is not None
-        refs = self._sample.references
-        result = {"score": self._score}
-        for scorer in self.report:
-            same = scorer.name == self.scorer.name
-            result[scorer.name] = self._score if same else scorer.score(self._text, refs)
-        return result

@@ -1,0 +1,157 @@
+"""The native vector env equals SyncVectorEnv over single envs, step for step."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import data_equivalence
+from gymnasium.vector import AutoresetMode
+
+import textgym
+from textgym.vector import TextVectorEnv
+
+N = 5
+
+
+def mixed_actions(sync: gym.vector.SyncVectorEnv, rng: np.random.Generator) -> np.ndarray:
+    """Reference tokens, EOS and random tokens mixed, so rewards and episode ends vary."""
+    actions = []
+    for env in sync.envs:
+        core = env.unwrapped
+        u = rng.random()
+        if u < 0.08:
+            actions.append(core.tokenizer.eos_id)
+        elif u < 0.75 and core.sample is not None and not core._done:
+            actions.append(core.reference_action())
+        else:
+            actions.append(int(rng.integers(core.action_space.n)))
+    return np.array(actions, dtype=np.int64)
+
+
+@pytest.mark.parametrize("env_id", textgym.BENCHMARK)
+@pytest.mark.parametrize("reward_mode", ["terminal", "dense"])
+@pytest.mark.parametrize("autoreset", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
+def test_native_vector_env_equals_sync(env_id: str, reward_mode: str, autoreset) -> None:
+    kwargs = {"reward_mode": reward_mode}
+    sync = gym.make_vec(
+        env_id, N, vectorization_mode="sync", vector_kwargs={"autoreset_mode": autoreset}, **kwargs
+    )
+    native = gym.make_vec(env_id, N, autoreset_mode=autoreset, **kwargs)
+    assert isinstance(native, TextVectorEnv)
+    assert native.single_observation_space == sync.single_observation_space
+    assert native.observation_space == sync.observation_space
+    assert native.action_space == sync.action_space
+    assert data_equivalence(sync.reset(seed=3), native.reset(seed=3), exact=True)
+    rng = np.random.default_rng(0)
+    ends = 0
+    total = 0.0
+    for step in range(160):
+        actions = mixed_actions(sync, rng)
+        expected = sync.step(actions)
+        got = native.step(actions)
+        assert data_equivalence(expected, got, exact=True), f"step {step}"
+        ends += int(expected[2].sum())
+        total += float(expected[1].sum())
+    assert ends > 20 and total > 5  # the run covered many episode ends with real rewards
+
+
+def test_final_infos_mode_reports_only_episode_ends() -> None:
+    full = gym.make_vec("TextSumm-v0", N)
+    lean = gym.make_vec("TextSumm-v0", N, infos="final")
+    full.reset(seed=1)
+    _, lean_reset_info = lean.reset(seed=1)
+    assert lean_reset_info == {}
+    full.action_space.seed(0)
+    eos = full.task.tokenizer.eos_id
+    for step in range(60):
+        actions = full.action_space.sample()
+        actions[step % N] = eos
+        obs_f, rew_f, term_f, trunc_f, info_f = full.step(actions)
+        obs_l, rew_l, term_l, trunc_l, info_l = lean.step(actions)
+        assert data_equivalence((obs_f, rew_f, term_f, trunc_f), (obs_l, rew_l, term_l, trunc_l))
+        if not term_f.any():
+            assert info_l == {}
+            continue
+        assert (info_l["_metrics"] == term_f).all()
+        for i in np.flatnonzero(term_f):
+            assert info_l["metrics"]["score"][i] == info_f["metrics"]["score"][i]
+            assert info_l["generated"][i] == info_f["generated"][i]
+
+
+def test_async_vector_env_also_works() -> None:
+    sync = gym.make_vec("TextDial-Easy-v0", 2, vectorization_mode="sync")
+    async_env = gym.make_vec("TextDial-Easy-v0", 2, vectorization_mode="async")
+    try:
+        assert data_equivalence(sync.reset(seed=0), async_env.reset(seed=0), exact=True)
+        sync.action_space.seed(1)
+        for _ in range(12):
+            actions = sync.action_space.sample()
+            assert data_equivalence(sync.step(actions), async_env.step(actions), exact=True)
+    finally:
+        async_env.close()
+
+
+def test_seed_list_and_reset_mask() -> None:
+    native = gym.make_vec("TextTrans-v0", 3)
+    obs_a, info_a = native.reset(seed=[10, None, 12])
+    obs_b, info_b = native.reset(seed=[10, 5, 12])
+    assert info_a["sample_id"][0] == info_b["sample_id"][0]
+    assert info_a["sample_id"][2] == info_b["sample_id"][2]
+    before = native.step(np.array([4, 4, 4]))[0]
+    mask = np.array([False, True, False])
+    obs, info = native.reset(seed=[None, 7, None], options={"reset_mask": mask})
+    assert list(info["_sample_id"]) == [False, True, False]
+    assert (obs["generated_mask"][0] == before["generated_mask"][0]).all()
+    assert obs["generated_mask"][1].sum() == 0
+
+
+def test_disabled_autoreset_requires_explicit_reset() -> None:
+    native = gym.make_vec("TextTrans-v0", 2, autoreset_mode=AutoresetMode.DISABLED)
+    native.reset(seed=0)
+    eos = native.task.tokenizer.eos_id
+    _, _, terminated, _, _ = native.step(np.array([eos, 5]))
+    assert terminated.tolist() == [True, False]
+    with pytest.raises(RuntimeError, match=r"env\(s\) \[0\] ended and were not reset"):
+        native.step(np.array([5, 5]))
+    native.reset(options={"reset_mask": np.array([True, False])})
+    native.step(np.array([5, 5]))
+
+
+@pytest.mark.parametrize(
+    ("actions", "match"),
+    [
+        (
+            np.array([1, 2]),
+            r"actions: expected shape \(3,\), one token id per env, got shape \(2,\)",
+        ),
+        (np.array([1.0, 2.0, 3.0]), r"actions: expected integer token ids, got dtype float64"),
+        (np.array([1, -1, 10**6]), r"actions: token ids outside \[0, \d+\) for env\(s\) \[1, 2\]"),
+        (np.array([[1, 2, 3]]), r"actions: expected shape \(3,\)"),
+    ],
+)
+def test_bad_actions(actions: np.ndarray, match: str) -> None:
+    native = gym.make_vec("TextTrans-v0", 3)
+    native.reset(seed=0)
+    with pytest.raises(ValueError, match=match):
+        native.step(actions)
+
+
+def test_bad_construction_and_order() -> None:
+    native = gym.make_vec("TextTrans-v0", 3)
+    with pytest.raises(RuntimeError, match=r"before reset\(\)"):
+        native.step(np.array([1, 2, 3]))
+    with pytest.raises(
+        ValueError, match=r"seed: a list of seeds must have num_envs=3 entries, got 2"
+    ):
+        native.reset(seed=[1, 2])
+    with pytest.raises(ValueError, match=r"options\['reset_mask'\]: expected a bool array"):
+        native.reset(options={"reset_mask": np.array([1, 0, 1])})
+    with pytest.raises(
+        ValueError, match="max_episode_steps: textgym episodes end at max_new_tokens"
+    ):
+        gym.make_vec("TextTrans-v0", 2, max_episode_steps=10)
+    with pytest.raises(ValueError, match=r"infos: expected one of full, final"):
+        gym.make_vec("TextTrans-v0", 2, infos="none")
+    with pytest.raises(ValueError, match="num_envs: expected an integer >= 1"):
+        gym.make_vec("TextTrans-v0", 0)
