@@ -16,6 +16,7 @@ from textgym.rewards.base import Scorer, ScoreTracker
 from textgym.tokenizers.base import Tokenizer
 
 RewardMode = Literal["terminal", "dense"]
+_PROMPT_CACHE_SIZE = 50_000
 TruncationSide = Literal["left", "right"]
 
 
@@ -127,6 +128,8 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 f"max_prompt_len: {self.max_prompt_len} leaves no room for the source after the "
                 f"template {prompt_template!r}"
             )
+        # Episodes revisit samples; encoding a long prompt costs more than the rest of a reset.
+        self._prompt_cache: dict[str, tuple[list[int], bool]] = {}
         self._eos_id = int(tokenizer.eos_id)
         self._pad_id = int(tokenizer.pad_id)
         self._sample: Sample | None = None
@@ -253,6 +256,14 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     def encode_prompt(self, source: str) -> tuple[list[int], bool]:
         """Token ids of the prompt for ``source`` and whether it had to be truncated."""
+        cached = self._prompt_cache.get(source)
+        if cached is None:
+            if len(self._prompt_cache) >= _PROMPT_CACHE_SIZE:
+                self._prompt_cache.clear()
+            cached = self._prompt_cache[source] = self._encode_prompt(source)
+        return cached
+
+    def _encode_prompt(self, source: str) -> tuple[list[int], bool]:
         prompt = self.tokenizer.encode(self.prompt_template.format(source=source))
         if len(prompt) <= self.max_prompt_len:
             return prompt, False
@@ -272,6 +283,11 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             same = scorer.name == self.scorer.name
             result[scorer.name] = score if same else scorer.score(text, references)
         return result
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_prompt_cache"] = {}
+        return state
 
     def sample_index(self, options: dict[str, Any] | None, rng: np.random.Generator) -> int:
         """The dataset index an episode starts on: ``options["sample_id"]`` or a draw of ``rng``.

@@ -1,0 +1,122 @@
+"""Environment token-steps per second, policy excluded, measured side by side in one run.
+
+Compares a single env, Gymnasium's SyncVectorEnv and AsyncVectorEnv over single envs, and
+textgym's native vector env (``make_vec`` default) with full and final-only infos, at several
+batch sizes, with terminal and dense rewards. Actions are uniform random token ids drawn before
+timing. The train split is generated before timing (a real run reaches that state after one
+pass over the data), so the numbers measure stepping, not data generation.
+
+    python benchmarks/throughput.py                 # full table
+    python benchmarks/throughput.py --quick         # smoke run (seconds)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import gymnasium as gym
+import numpy as np
+
+import textgym  # noqa: F401
+
+
+@dataclasses.dataclass
+class Args:
+    env_id: str = "TextSumm-v0"
+    sizes: tuple[int, ...] = (1, 16, 64, 256)
+    async_sizes: tuple[int, ...] = (1, 16)  # async pays a process hop per step: small N only
+    reward_modes: tuple[str, ...] = ("terminal", "dense")
+    steps: int = 300  # vector steps per measurement
+    repeats: int = 3  # median over repeats
+    quick: bool = False
+
+    @classmethod
+    def parse(cls) -> Args:
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--env-id", default=cls.env_id)
+        parser.add_argument("--sizes", type=int, nargs="+", default=list(cls.sizes))
+        parser.add_argument("--steps", type=int, default=cls.steps)
+        parser.add_argument("--repeats", type=int, default=cls.repeats)
+        parser.add_argument("--quick", action="store_true")
+        ns = parser.parse_args()
+        args = cls(env_id=ns.env_id, sizes=tuple(ns.sizes), steps=ns.steps, repeats=ns.repeats)
+        if ns.quick:
+            args = dataclasses.replace(
+                args, sizes=(1, 16), async_sizes=(), steps=30, repeats=1, quick=True
+            )
+        return args
+
+
+def median_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n: int,
+                repeats: int) -> float:  # fmt: skip
+    """Median token-steps/s of ``step`` over ``actions`` (each call advances ``n`` envs)."""
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for a in actions:
+            step(a)
+        rates.append(len(actions) * n / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+def single_env_stepper(env: gym.Env) -> Callable[[np.ndarray], object]:
+    def step(action: np.ndarray) -> object:
+        _, _, terminated, truncated, _ = env.step(int(action[0]))
+        if terminated or truncated:
+            env.reset()
+        return None
+
+    return step
+
+
+def main() -> None:
+    args = Args.parse()
+    machine = platform.processor() or "cpu"
+    print(
+        f"# textgym {textgym.__version__}, {args.env_id}, {machine}, gymnasium {gym.__version__}; "
+        f"{args.steps} steps x {args.repeats} repeats (median)"
+    )
+    warm = gym.make(args.env_id)
+    for _ in warm.unwrapped.dataset:  # generate the train split once, outside the timings
+        pass
+    vocab = warm.action_space.n
+    rng = np.random.default_rng(0)
+    rows = []
+    for mode in args.reward_modes:
+        kwargs = {"reward_mode": mode}
+        single = gym.make(args.env_id, **kwargs)
+        single.reset(seed=0)
+        acts1 = [rng.integers(0, vocab, 1) for _ in range(args.steps)]
+        stepper = single_env_stepper(single)
+        median_rate(stepper, acts1[: max(5, args.steps // 10)], 1, 1)  # warm caches
+        base = median_rate(stepper, acts1, 1, args.repeats)
+        rows.append((mode, "single env", 1, base))
+        for n in args.sizes:
+            acts = [rng.integers(0, vocab, n) for _ in range(args.steps)]
+            variants = [("sync", {"vectorization_mode": "sync"})]
+            if n in args.async_sizes:
+                variants.append(("async", {"vectorization_mode": "async"}))
+            variants += [("native, infos=full", {}), ("native, infos=final", {"infos": "final"})]
+            for name, extra in variants:
+                env = gym.make_vec(args.env_id, n, **kwargs, **extra)
+                env.reset(seed=0)
+                median_rate(env.step, acts[: max(5, args.steps // 10)], n, 1)  # warm caches
+                rows.append((mode, name, n, median_rate(env.step, acts, n, args.repeats)))
+                env.close()
+
+    sync_rate = {(m, n): r for m, name, n, r in rows if name == "sync"}
+    print("\n| reward | implementation | N | token-steps/s | vs sync at same N |")
+    print("|---|---|---:|---:|---:|")
+    for mode, name, n, rate in rows:
+        ref = sync_rate.get((mode, n))
+        ratio = f"{rate / ref:.1f}x" if ref and name != "single env" else ""
+        print(f"| {mode} | {name} | {n} | {rate:,.0f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
