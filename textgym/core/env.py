@@ -13,6 +13,7 @@ from textgym.core import spaces as tg_spaces
 from textgym.core.render import render_ansi
 from textgym.data.sample import Sample
 from textgym.rewards.base import Scorer, ScoreTracker
+from textgym.rewards.scorers import score_metrics
 from textgym.tokenizers.base import Tokenizer
 
 RewardMode = Literal["terminal", "dense"]
@@ -202,15 +203,17 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             new_score = self._tracker.update(self._text)
             reward = new_score - self._score
             self._score = new_score
-        elif terminated:
-            self._score = self.scorer.score(self._text, self._sample.references)
-            reward = self._score
         else:
             reward = 0.0
 
         if terminated:
             self._done = True
-            self._metrics = self.episode_metrics(self._text, self._sample.references, self._score)
+            self._metrics = self.episode_metrics(
+                self._text, self._sample.references, self._score if self._tracker else None
+            )
+            self._score = self._metrics["score"]
+            if self._tracker is None:
+                reward = self._score
         return self._observation(), float(reward), terminated, False, self._info()
 
     # ------------------------------------------------------------------ helpers
@@ -275,14 +278,23 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         return [*self._template_prefix, *kept, *self._template_suffix], True
 
     def episode_metrics(
-        self, text: str, references: Sequence[str], score: float
+        self, text: str, references: Sequence[str], score: float | None = None
     ) -> dict[str, float]:
-        """``info["metrics"]`` of a finished episode whose reward metric gave ``score``."""
-        result = {"score": score}
-        for scorer in self.report:
-            same = scorer.name == self.scorer.name
-            result[scorer.name] = score if same else scorer.score(text, references)
-        return result
+        """``info["metrics"]`` of a finished episode: ``score`` and every reported metric.
+
+        ``score`` is the reward metric's value when already known (dense rewards track it);
+        otherwise it is computed here, together with the reported metrics when it is one of
+        them (ROUGE variants share one tokenisation).
+        """
+        names = [s.name for s in self.report]
+        values = score_metrics(names, text, references) if names else {}
+        if score is None:
+            name = self.scorer.name
+            score = values[name] if name in values else self.scorer.score(text, references)
+        elif self.scorer.name in values:
+            # The tracked score is the one the agent was paid; report exactly that.
+            values[self.scorer.name] = score
+        return {"score": score, **values}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -208,3 +208,19 @@ def make_scorer(spec: str | Mapping[str, float] | Callable[..., float] | Scorer)
         f"reward: expected a metric name, a {{metric: weight}} dict, a callable or a "
         f"'module:function' string, got {type(spec).__name__}"
     )
+
+
+def score_metrics(names: Sequence[str], text: str, references: Sequence[str]) -> dict[str, float]:
+    """Several named metrics of one text, on [0, 1], sharing work where metrics allow.
+
+    ROUGE variants share one tokenisation and stemming of ``text``; the values equal
+    :meth:`MetricScorer.score` of each name.
+    """
+    rouge_names = [n for n in names if n.startswith("rouge")]
+    values: dict[str, float] = {}
+    if rouge_names:
+        values.update(metrics.rouge_scores(text, references, variants=rouge_names, stem=True))
+    for name in names:
+        if name not in values:
+            values[name] = MetricScorer(name).score(text, references)
+    return {name: _clip_unit(values[name]) for name in names}

@@ -177,14 +177,11 @@ class TextVectorEnv(VectorEnv):
                 rewards[i] = new - self._score[i]
                 self._score[i] = new
         for i in np.flatnonzero(terminated):
-            sample = self._samples[i]
+            known = float(self._score[i]) if self._dense else None
+            metrics = self.task.episode_metrics(self._texts[i], self._samples[i].references, known)
+            self._metrics[i] = metrics
             if not self._dense:
-                self._score[i] = rewards[i] = self.task.scorer.score(
-                    self._texts[i], sample.references
-                )
-            self._metrics[i] = self.task.episode_metrics(
-                self._texts[i], sample.references, float(self._score[i])
-            )
+                self._score[i] = rewards[i] = metrics["score"]
         self._ended = terminated.copy()
         truncated = np.zeros(n, dtype=np.bool_)
 
