@@ -29,7 +29,6 @@ test-slow: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check textgym tests benchmarks
 
 bench: $(STAMP)
 	$(PY) benchmarks/metrics.py

@@ -79,6 +79,18 @@ def test_final_infos_mode_reports_only_episode_ends() -> None:
             assert info_l["generated"][i] == info_f["generated"][i]
 
 
+def test_batched_final_infos_equal_add_info_folding() -> None:
+    lean = gym.make_vec("TextDial-v0", 6, infos="final")
+    lean.reset(seed=0)
+    eos = lean.task.tokenizer.eos_id
+    lean.step(np.array([eos, 7, eos, 7, 7, eos]))
+    rows = np.array([0, 2, 5])
+    expected: dict = {}
+    for i in rows:
+        expected = lean._add_info(expected, lean._info(int(i)), int(i))
+    assert data_equivalence(lean._batched_infos(rows), expected, exact=True)
+
+
 def test_async_vector_env_also_works() -> None:
     sync = gym.make_vec("TextDial-Easy-v0", 2, vectorization_mode="sync")
     async_env = gym.make_vec("TextDial-Easy-v0", 2, vectorization_mode="async")
