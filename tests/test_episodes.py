@@ -137,6 +137,13 @@ def test_info_carries_texts_and_metrics_only_at_the_end() -> None:
     assert set(info["metrics"]) == {"score", "bleu", "chrf"}
 
 
+def test_report_metrics_false_keeps_only_the_score() -> None:
+    env = gym.make("TextTrans-v0", report_metrics=False)
+    env.reset(seed=0)
+    rewards, info, *_ = play(env, reference)
+    assert info["metrics"] == {"score": 1.0}
+
+
 def test_prompt_holds_template_and_source() -> None:
     env = gym.make("TextTrans-v0")
     obs, info = env.reset(seed=0)

@@ -71,6 +71,8 @@ class TaskEnv(TokenMDPEnv):
         max_prompt_len: Prompt length; default: longest prompt the data can produce.
         prompt_template: ``str.format`` template with a ``{source}`` field.
         truncation_side: Which end of an over-long prompt is cut (``"right"`` or ``"left"``).
+        report_metrics: ``False`` limits ``info["metrics"]`` to ``{"score": ...}``, sparing the
+            other metrics' cost at every episode end (e.g. in training loops).
         render_mode: ``None`` or ``"ansi"``.
     """
 
@@ -78,7 +80,7 @@ class TaskEnv(TokenMDPEnv):
     generator_cls: ClassVar[type]
     difficulties: ClassVar[Mapping[str, Any]]
     default_reward: ClassVar[str | Mapping[str, float]]
-    report_metrics: ClassVar[tuple[str, ...]]
+    metric_names: ClassVar[tuple[str, ...]]
     default_prompt_template: ClassVar[str]
     default_truncation_side: ClassVar[str] = "right"
 
@@ -98,6 +100,7 @@ class TaskEnv(TokenMDPEnv):
         max_prompt_len: int | None = None,
         prompt_template: str | None = None,
         truncation_side: str | None = None,
+        report_metrics: bool = True,
         render_mode: str | None = None,
         **unexpected: Any,
     ) -> None:
@@ -150,7 +153,7 @@ class TaskEnv(TokenMDPEnv):
             dataset=dataset,
             tokenizer=tok,
             scorer=make_scorer(self.default_reward if reward is None else reward),
-            report=[MetricScorer(name) for name in self.report_metrics],
+            report=[MetricScorer(name) for name in self.metric_names] if report_metrics else [],
             prompt_template=template,
             max_prompt_len=max_prompt_len,
             max_new_tokens=max_new_tokens,
@@ -192,7 +195,7 @@ class TaskEnv(TokenMDPEnv):
             "family": self.family,
             "reward": self.scorer.name,
             "reward_mode": self.reward_mode,
-            "metrics": ["score", *self.report_metrics],
+            "metrics": ["score", *(s.name for s in self.report)],
             "data": {
                 "kind": "embedded" if self.split is not None else "user",
                 "split": self.split,
@@ -211,7 +214,7 @@ class TaskEnv(TokenMDPEnv):
         valid = [
             "data", "tokenizer", "reward", "reward_mode", "split", "difficulty", "data_config",
             "data_seed", "num_samples", "max_new_tokens", "max_prompt_len", "prompt_template",
-            "truncation_side", "render_mode",
+            "truncation_side", "report_metrics", "render_mode",
         ]  # fmt: skip
         messages = []
         for name in unexpected:

@@ -42,6 +42,6 @@ class TextDialEnv(TaskEnv):
     generator_cls = DialogueGenerator
     difficulties = DIFFICULTIES
     default_reward = {"bleu": 0.5, "f1": 0.5}
-    report_metrics = ("bleu", "f1")
+    metric_names = ("bleu", "f1")
     default_prompt_template = "reply: {source}"
     default_truncation_side = "left"

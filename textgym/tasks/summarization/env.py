@@ -43,6 +43,6 @@ class TextSummEnv(TaskEnv):
     generator_cls = SummarizationGenerator
     difficulties = DIFFICULTIES
     default_reward = "rougeL"
-    report_metrics = ("rouge1", "rouge2", "rougeL")
+    metric_names = ("rouge1", "rouge2", "rougeL")
     default_prompt_template = "summarize: {source}"
     default_truncation_side = "right"

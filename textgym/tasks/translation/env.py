@@ -43,6 +43,6 @@ class TextTransEnv(TaskEnv):
     generator_cls = TranslationGenerator
     difficulties = DIFFICULTIES
     default_reward = "bleu"
-    report_metrics = ("bleu", "chrf")
+    metric_names = ("bleu", "chrf")
     default_prompt_template = "translate: {source}"
     default_truncation_side = "right"
