@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -120,5 +121,8 @@ def test_word_tokenizer_rejects_bad_vocabularies() -> None:
     tok = WordTokenizer(["a"])
     assert tok.encode("a zebra") == [3, tok.unk_id]
     assert tok.decode([tok.pad_id, 3, tok.eos_id]) == "a"
-    with pytest.raises(ValueError, match=r"ids: 9 is outside the vocabulary \[0, 4\)"):
+    with pytest.raises(ValueError, match=r"ids: 9 is not a token id in \[0, 4\)"):
         tok.decode([9])
+    with pytest.raises(ValueError, match=r"ids: -1 is not a token id"):
+        tok.decode([3, -1])
+    assert tok.decode(np.array([3, 3])) == "a a"

@@ -65,6 +65,12 @@ class WordTokenizer:
             index[token] = i
         self._vocab = tuple(vocab)
         self._index = index
+        # Each id's text as it appears after a previous token, so that decoding is one join:
+        # words carry their separating space, closing punctuation none, PAD and EOS nothing.
+        self._pieces = tuple(
+            "" if i < 2 else (t if t in CLOSING_PUNCTUATION else " " + t)
+            for i, t in enumerate(vocab)
+        )
 
     @property
     def vocab_size(self) -> int:
@@ -97,16 +103,17 @@ class WordTokenizer:
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids``. PAD and EOS produce nothing; ``<unk>`` is written out."""
-        vocab = self._vocab
-        size = len(vocab)
-        tokens = []
-        for i in ids:
-            i = int(i)
-            if not 0 <= i < size:
-                raise ValueError(f"ids: {i} is outside the vocabulary [0, {size})")
-            if i > 1:
-                tokens.append(vocab[i])
-        return detokenize(tokens)
+        pieces = self._pieces
+        ids = ids.tolist() if hasattr(ids, "tolist") else list(ids)
+        try:
+            text = "".join([pieces[i] for i in ids])
+        except (IndexError, TypeError):
+            text = None
+        if text is None or (ids and min(ids) < 0):
+            size = len(pieces)
+            bad = next(i for i in ids if not (isinstance(i, int) and 0 <= i < size))
+            raise ValueError(f"ids: {bad!r} is not a token id in [0, {size})")
+        return text[1:] if text.startswith(" ") else text
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, WordTokenizer) and self._vocab == other._vocab
