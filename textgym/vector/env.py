@@ -16,6 +16,7 @@ from textgym.data.sample import Sample
 from textgym.rewards.base import ScoreTracker
 
 INFO_MODES = ("full", "final")
+_PROMPT_ROWS_CACHED = 50_000
 
 
 class TextVectorEnv(VectorEnv):
@@ -92,6 +93,8 @@ class TextVectorEnv(VectorEnv):
         self._trackers: list[ScoreTracker | None] = [None] * n
         self._metrics: list[dict[str, float] | None] = [None] * n
         self._rngs: list[np.random.Generator | None] = [None] * n
+        # Padded prompt row per dataset index: a reset is then one row copy.
+        self._prompt_rows: dict[int, tuple[np.ndarray, int, bool]] = {}
         self._positions_p = np.arange(p)
         self._positions_t = np.arange(t)
         self._needs_reset = True
@@ -227,12 +230,17 @@ class TextVectorEnv(VectorEnv):
     def _reset_one(self, i: int, seed: int | None, options: dict[str, Any] | None) -> None:
         if seed is not None:
             self._rngs[i] = seeding.np_random(seed)[0]
-        sample = self.task.dataset[self.task.sample_index(options, self._rng(i))]
-        prompt, truncated = self.task.encode_prompt(sample.source)
-        self._prompt_ids[i] = self._pad
-        self._prompt_ids[i, : len(prompt)] = prompt
-        self._prompt_len[i] = len(prompt)
-        self._truncated_prompt[i] = truncated
+        index = self.task.sample_index(options, self._rng(i))
+        sample = self.task.dataset[index]
+        row = self._prompt_rows.get(index)
+        if row is None:
+            if len(self._prompt_rows) >= _PROMPT_ROWS_CACHED:
+                self._prompt_rows.clear()
+            prompt, truncated = self.task.encode_prompt(sample.source)
+            padded = np.full(self.task.max_prompt_len, self._pad, dtype=ID_DTYPE)
+            padded[: len(prompt)] = prompt
+            row = self._prompt_rows[index] = (padded, len(prompt), truncated)
+        self._prompt_ids[i], self._prompt_len[i], self._truncated_prompt[i] = row
         self._generated[i] = self._pad
         self._num_generated[i] = 0
         self._texts[i] = ""
