@@ -21,6 +21,14 @@ _PROMPT_CACHE_SIZE = 50_000
 TruncationSide = Literal["left", "right"]
 
 
+class UnsupportedRenderModeError(ValueError, TypeError):
+    """An unsupported ``render_mode``.
+
+    Also a ``TypeError`` because stable-baselines3's ``make_vec_env`` first tries
+    ``render_mode="rgb_array"`` and falls back to the caller's kwargs only on ``TypeError``.
+    """
+
+
 class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     """Text generation as a token-level MDP.
 
@@ -93,7 +101,9 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 f"truncation_side: expected 'left' or 'right', got {truncation_side!r}"
             )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode: expected None or 'ansi', got {render_mode!r}")
+            raise UnsupportedRenderModeError(
+                f"render_mode: expected None or 'ansi', got {render_mode!r}"
+            )
         if "{source}" not in prompt_template:
             raise ValueError(f"prompt_template: {prompt_template!r} has no '{{source}}' field")
         for name, value in (("max_prompt_len", max_prompt_len), ("max_new_tokens", max_new_tokens)):

@@ -1,0 +1,10 @@
+"""Policy-side helpers for learning agents on textgym environments.
+
+Nothing here is imported by ``import textgym``: the modules import torch and their RL library
+when they are imported themselves, so the environments stay light.
+
+- :mod:`textgym.policies.sb3`: a Stable-Baselines3 features extractor that embeds token ids, and
+  ``policy_kwargs()`` for the one-liner
+  ``PPO("MultiInputPolicy", env, policy_kwargs=textgym.policies.sb3.policy_kwargs())``
+  (needs ``pip install "textgym[sb3]"``).
+"""
