@@ -179,7 +179,7 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._done = False
         self._metrics = None
         if self.reward_mode == "dense":
-            self._tracker = self.scorer.start(sample.references)
+            self._tracker = self.scorer.start(sample.references, source=sample.source)
             self._score = self._tracker.update("")
         else:
             self._tracker = None
@@ -219,7 +219,10 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if terminated:
             self._done = True
             self._metrics = self.episode_metrics(
-                self._text, self._sample.references, self._score if self._tracker else None
+                self._text,
+                self._sample.references,
+                self._score if self._tracker else None,
+                source=self._sample.source,
             )
             self._score = self._metrics["score"]
             if self._tracker is None:
@@ -288,7 +291,11 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         return [*self._template_prefix, *kept, *self._template_suffix], True
 
     def episode_metrics(
-        self, text: str, references: Sequence[str], score: float | None = None
+        self,
+        text: str,
+        references: Sequence[str],
+        score: float | None = None,
+        source: str | None = None,
     ) -> dict[str, float]:
         """``info["metrics"]`` of a finished episode: ``score`` and every reported metric.
 
@@ -300,7 +307,10 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         values = score_metrics(names, text, references) if names else {}
         if score is None:
             name = self.scorer.name
-            score = values[name] if name in values else self.scorer.score(text, references)
+            if name in values:
+                score = values[name]
+            else:
+                score = self.scorer.score(text, references, source=source)
         elif self.scorer.name in values:
             # The tracked score is the one the agent was paid; report exactly that.
             values[self.scorer.name] = score

@@ -28,12 +28,16 @@ class Scorer(Protocol):
 
     name: str
 
-    def score(self, text: str, references: Sequence[str]) -> float:
-        """Score of ``text`` against ``references``, in [0, 1]."""
+    def score(self, text: str, references: Sequence[str], source: str | None = None) -> float:
+        """Score of ``text`` against ``references``, in [0, 1].
+
+        ``source`` is the sample's source text, for rewards that read it (a learned reward
+        model); reference-based metrics ignore it.
+        """
         ...
 
-    def start(self, references: Sequence[str]) -> ScoreTracker:
-        """A tracker for one episode against ``references``."""
+    def start(self, references: Sequence[str], source: str | None = None) -> ScoreTracker:
+        """A tracker for one episode against ``references`` (and ``source``, see ``score``)."""
         ...
 
 
@@ -57,14 +61,17 @@ def check_score(value: object, name: str) -> float:
 class RescoringTracker:
     """A tracker for scorers with no incremental form: rescores the whole text when it changes."""
 
-    def __init__(self, scorer: Scorer, references: Sequence[str]) -> None:
+    def __init__(
+        self, scorer: Scorer, references: Sequence[str], source: str | None = None
+    ) -> None:
         self._scorer = scorer
         self._references = tuple(references)
+        self._source = source
         self._text: str | None = None
         self._value = 0.0
 
     def update(self, text: str) -> float:
         if text != self._text:
             self._text = text
-            self._value = self._scorer.score(text, self._references)
+            self._value = self._scorer.score(text, self._references, source=self._source)
         return self._value

@@ -44,6 +44,10 @@ _METRICS: dict[str, _MetricDef] = {
 #: Names accepted by ``reward=`` and listed in ``info["metrics"]``.
 METRIC_NAMES: tuple[str, ...] = tuple(_METRICS)
 
+#: Model-based rewards accepted by ``reward=`` (alone or in a weight dict): name -> class path.
+#: Imported on use: they need optional extras (``textgym[semantic]``).
+MODEL_REWARDS: dict[str, str] = {"semantic": "textgym.rewards.semantic:SemanticSimilarity"}
+
 
 def _clip_unit(value: float) -> float:
     # The metrics are bounded by construction; this only absorbs float rounding such as
@@ -72,19 +76,20 @@ class MetricScorer:
 
     def __init__(self, name: str) -> None:
         if name not in _METRICS:
-            close = difflib.get_close_matches(name, METRIC_NAMES, n=3)
+            known = (*METRIC_NAMES, *MODEL_REWARDS)
+            close = difflib.get_close_matches(name, known, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(
-                f"reward: unknown metric {name!r}; expected one of {', '.join(METRIC_NAMES)}, "
+                f"reward: unknown metric {name!r}; expected one of {', '.join(known)}, "
                 f"a {{metric: weight}} dict, a callable or a 'module:function' string.{hint}"
             )
         self.name = name
         self._def = _METRICS[name]
 
-    def score(self, text: str, references: Sequence[str]) -> float:
+    def score(self, text: str, references: Sequence[str], source: str | None = None) -> float:
         return _clip_unit(self._def.score(text, references) * self._def.scale)
 
-    def start(self, references: Sequence[str]) -> ScoreTracker:
+    def start(self, references: Sequence[str], source: str | None = None) -> ScoreTracker:
         return _ScaledTracker(self._def.tracker(references), self._def.scale)
 
     def __repr__(self) -> str:
@@ -116,18 +121,18 @@ class WeightedScorer:
                 raise ValueError(
                     f"reward: weight of {name!r} is {weight!r}; expected a number >= 0"
                 )
-            parts.append((float(weight), MetricScorer(name)))
+            parts.append((float(weight), named_scorer(name)))
         total = sum(w for w, _ in parts)
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"reward: weights {dict(weights)} sum to {total}; expected 1")
         self._parts = parts
         self.name = "+".join(f"{w:g}*{s.name}" for w, s in parts)
 
-    def score(self, text: str, references: Sequence[str]) -> float:
-        return _clip_unit(sum(w * s.score(text, references) for w, s in self._parts))
+    def score(self, text: str, references: Sequence[str], source: str | None = None) -> float:
+        return _clip_unit(sum(w * s.score(text, references, source) for w, s in self._parts))
 
-    def start(self, references: Sequence[str]) -> ScoreTracker:
-        return _WeightedTracker([(w, s.start(references)) for w, s in self._parts])
+    def start(self, references: Sequence[str], source: str | None = None) -> ScoreTracker:
+        return _WeightedTracker([(w, s.start(references, source)) for w, s in self._parts])
 
     def __repr__(self) -> str:
         return f"WeightedScorer({self.name!r})"
@@ -146,10 +151,10 @@ class CallableScorer:
         self._fn = fn
         self.name = name or getattr(fn, "__qualname__", None) or repr(fn)
 
-    def score(self, text: str, references: Sequence[str]) -> float:
+    def score(self, text: str, references: Sequence[str], source: str | None = None) -> float:
         return check_score(self._fn(text, list(references)), self.name)
 
-    def start(self, references: Sequence[str]) -> ScoreTracker:
+    def start(self, references: Sequence[str], source: str | None = None) -> ScoreTracker:
         return RescoringTracker(self, references)
 
     def __repr__(self) -> str:
@@ -182,11 +187,25 @@ def load_callable(path: str) -> Callable[..., Any]:
     return obj
 
 
+def named_scorer(name: str) -> Scorer:
+    """The scorer a name stands for: a metric, or a model-based reward of :data:`MODEL_REWARDS`.
+
+    Raises:
+        ValueError: For an unknown name.
+        ImportError: For a model-based reward whose extra is not installed (naming it).
+    """
+    if name in MODEL_REWARDS:
+        module_name, _, attr = MODEL_REWARDS[name].partition(":")
+        return getattr(importlib.import_module(module_name), attr)()
+    return MetricScorer(name)
+
+
 def make_scorer(spec: str | Mapping[str, float] | Callable[..., float] | Scorer) -> Scorer:
     """Build a scorer from what a user passes as ``reward=``.
 
     Args:
-        spec: A metric name (``"bleu"``, ``"rougeL"``...), a ``{metric: weight}`` dict, a
+        spec: A metric name (``"bleu"``, ``"rougeL"``...) or model-based reward name
+            (``"semantic"``, see :data:`MODEL_REWARDS`), a ``{metric: weight}`` dict, a
             ``"module:function"`` string, a callable ``fn(text, references) -> float`` or a
             :class:`Scorer`. Strings and dicts keep ``env.spec`` JSON-serialisable.
 
@@ -197,7 +216,7 @@ def make_scorer(spec: str | Mapping[str, float] | Callable[..., float] | Scorer)
     if isinstance(spec, str):
         if ":" in spec:
             return CallableScorer(load_callable(spec), name=spec)
-        return MetricScorer(spec)
+        return named_scorer(spec)
     if isinstance(spec, Mapping):
         return WeightedScorer(spec)
     if isinstance(spec, Scorer):

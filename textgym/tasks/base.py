@@ -10,17 +10,29 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
+
+import numpy as np
 
 from textgym.core.env import TokenMDPEnv
 from textgym.data.embedded import EmbeddedDataset, Generator
-from textgym.data.sources import as_dataset
+from textgym.data.sample import Sample
+from textgym.data.sources import as_dataset, epoch_indices
 from textgym.rewards.scorers import MetricScorer, make_scorer
 from textgym.tokenizers.base import Tokenizer
 from textgym.tokenizers.embedded import WordTokenizer, split_tokens
+from textgym.tokenizers.hf import as_tokenizer
 
 DIFFICULTY_LEVELS = ("easy", "medium", "hard")
+#: Loaded data (files, saved datasets, corpora) larger than this has its default lengths measured
+#: on this many evenly spaced samples: tokenizing every document of a large corpus would take
+#: minutes. Data passed as an in-memory sequence is always measured in full.
+LENGTH_SCAN_SAMPLES = 2_000
+#: Loaded data larger than this needs an explicit tokenizer: a word vocabulary fitted on it
+#: would take minutes and give an action space of hundreds of thousands of words.
+FIT_VOCABULARY_MAX_SAMPLES = 50_000
 
 
 @functools.lru_cache(maxsize=64)
@@ -51,24 +63,40 @@ class TaskEnv(TokenMDPEnv):
     """Base of the task families; see a family's docstring for its defaults.
 
     Args:
-        data: ``None`` for the embedded generated data, or a sequence of
+        data: ``None`` for the embedded generated data; a sequence of
             :class:`~textgym.data.Sample` or of dicts with ``source`` and ``references``
-            (or ``reference``); dicts keep ``env.spec`` JSON-serialisable.
+            (or ``reference``); a path to a local file or directory (``.jsonl``, ``.json``,
+            ``.csv``, ``.tsv``, ``.parquet``, ``.arrow``, a ``save_to_disk`` directory); a
+            standard corpus name (``"cnn_dailymail"``, ``"xsum"``, ``"wmt16:de-en"``,
+            ``"iwslt2017:en-de"``, ``"daily_dialog"``); or a dict spec with a column mapping,
+            split, ``max_samples``, ``streaming``... (see :func:`textgym.data.as_dataset`).
+            Strings and dicts keep ``env.spec`` JSON-serialisable.
         tokenizer: ``None`` for the embedded word tokenizer (built from the generator's lexicon,
-            or fitted on the words of ``data``), or any
-            :class:`~textgym.tokenizers.base.Tokenizer`.
+            or fitted on the words of ``data``); any
+            :class:`~textgym.tokenizers.base.Tokenizer`; a Hugging Face tokenizer object; a
+            tokenizer directory, ``tokenizer.json`` file or Hub name; or a dict
+            ``{"path": ..., "eos_token": ..., "pad_token": ...}`` (see
+            :class:`textgym.tokenizers.hf.HFTokenizer`).
         reward: ``None`` for the family's default, a metric name (``"bleu"``, ``"chrf"``,
-            ``"chrf++"``, ``"rouge1"``, ``"rouge2"``, ``"rougeL"``, ``"rougeLsum"``, ``"f1"``), a
-            ``{metric: weight}`` dict with weights summing to 1, a ``"module:function"`` string
-            or a callable ``fn(text, references) -> float`` in [0, 1].
+            ``"chrf++"``, ``"rouge1"``, ``"rouge2"``, ``"rougeL"``, ``"rougeLsum"``, ``"f1"``),
+            ``"semantic"`` (embedding similarity, needs ``textgym[semantic]``), a
+            ``{name: weight}`` dict with weights summing to 1, a ``"module:function"`` string,
+            a callable ``fn(text, references) -> float`` in [0, 1], or a scorer object such as
+            :class:`~textgym.rewards.learned.LearnedReward`.
         reward_mode: ``"terminal"`` (score at the end) or ``"dense"`` (change of score per token).
-        split: ``"train"``, ``"validation"`` or ``"test"`` of the embedded data.
+        split: ``"train"``, ``"validation"`` or ``"test"`` of the embedded data; for a corpus,
+            saved ``DatasetDict`` or data directory, the split to load (a dict spec's ``split``
+            wins).
         difficulty: ``"easy"``, ``"medium"`` or ``"hard"`` embedded-data setting.
         data_config: Overrides of single fields of the difficulty's generator config.
         data_seed: Seed of the embedded data: its lexicon (the "world") and its sample stream.
         num_samples: Size of the embedded split (default 20,000 train, 500 validation/test).
         max_new_tokens: Length limit; default: longest reference + 1 (room for EOS).
-        max_prompt_len: Prompt length; default: longest prompt the data can produce.
+        max_prompt_len: Prompt length; default: longest prompt the data can produce. For
+            loaded data of more than :data:`LENGTH_SCAN_SAMPLES` samples both defaults are
+            measured on that many evenly spaced samples: a longer prompt is truncated on
+            ``truncation_side`` (``info["prompt_truncated"]``) and a longer reference cannot
+            be completed; pass both explicitly for exact control.
         prompt_template: ``str.format`` template with a ``{source}`` field.
         truncation_side: Which end of an over-long prompt is cut (``"right"`` or ``"left"``).
         report_metrics: ``False`` limits ``info["metrics"]`` to ``{"score": ...}``, sparing the
@@ -87,9 +115,9 @@ class TaskEnv(TokenMDPEnv):
     def __init__(
         self,
         *,
-        data: Sequence[Any] | None = None,
-        tokenizer: Tokenizer | None = None,
-        reward: str | Mapping[str, float] | Callable[..., float] | None = None,
+        data: Sequence[Any] | Mapping[str, Any] | str | None = None,
+        tokenizer: Tokenizer | Mapping[str, Any] | str | Any | None = None,
+        reward: str | Mapping[str, float] | Callable[..., float] | Any | None = None,
         reward_mode: str = "terminal",
         split: str = "train",
         difficulty: str = "medium",
@@ -125,34 +153,46 @@ class TaskEnv(TokenMDPEnv):
             longest_source = generator.max_source_tokens
             longest_reference = generator.max_reference_tokens
             default_tokenizer: Tokenizer = word_tokenizer
+            loaded = False
         else:
             if data_config is not None or num_samples is not None:
                 raise ValueError(
                     "data_config/num_samples: only apply to the embedded data (data=None)"
                 )
-            dataset = as_dataset(data)
-            default_tokenizer = WordTokenizer(_fitted_vocabulary(dataset, template))
+            dataset = as_dataset(data, split=split, family=self.family)
+            loaded = isinstance(data, (str, Mapping, os.PathLike))
+            if tokenizer is None:
+                if loaded and len(dataset) > FIT_VOCABULARY_MAX_SAMPLES:
+                    raise ValueError(
+                        f"tokenizer: the data has {len(dataset)} samples, too many to fit a word "
+                        "vocabulary on; pass the tokenizer of your model, e.g. "
+                        "tokenizer='path/to/tokenizer' (or a Hub name)"
+                    )
+                default_tokenizer = WordTokenizer(_fitted_vocabulary(dataset, template))
             longest_source = longest_reference = None
 
-        tok = default_tokenizer if tokenizer is None else tokenizer
+        tok = default_tokenizer if tokenizer is None else as_tokenizer(tokenizer)
         template_len = len(tok.encode(template.replace("{source}", "")))
+        if data is not None and (max_prompt_len is None or max_new_tokens is None):
+            measured = _length_sample(dataset) if loaded else dataset
         if max_prompt_len is None:
             if longest_source is not None and tokenizer is None:
                 max_prompt_len = template_len + longest_source
             else:
                 max_prompt_len = max(
-                    len(tok.encode(template.format(source=s.source))) for s in dataset
+                    len(tok.encode(template.format(source=s.source))) for s in measured
                 )
         if max_new_tokens is None:
             if longest_reference is not None and tokenizer is None:
                 max_new_tokens = longest_reference + 1
             else:
-                max_new_tokens = 1 + max(len(tok.encode(r)) for s in dataset for r in s.references)
+                max_new_tokens = 1 + max(len(tok.encode(r)) for s in measured for r in s.references)
 
+        scorer = make_scorer(self.default_reward if reward is None else reward)
         super().__init__(
             dataset=dataset,
             tokenizer=tok,
-            scorer=make_scorer(self.default_reward if reward is None else reward),
+            scorer=scorer,
             report=[MetricScorer(name) for name in self.metric_names] if report_metrics else [],
             prompt_template=template,
             max_prompt_len=max_prompt_len,
@@ -163,6 +203,18 @@ class TaskEnv(TokenMDPEnv):
         )
         self.split = split if data is None else None
         self.difficulty = difficulty if data is None else None
+        self.data_spec = data if isinstance(data, (str, Mapping)) else None
+
+    def epoch(self, seed: int | None = None) -> Iterator[dict[str, int]]:
+        """Reset options that visit every sample of the dataset exactly once, for evaluation.
+
+        ``for options in env.unwrapped.epoch(): obs, info = env.reset(options=options)``.
+
+        Args:
+            seed: ``None``: in dataset order; an int: a permutation drawn from it (the same
+                seed, the same order).
+        """
+        return ({"sample_id": i} for i in epoch_indices(len(self.dataset), seed))
 
     @classmethod
     def generator_config(cls, difficulty: str, overrides: Mapping[str, Any] | None = None) -> Any:
@@ -201,6 +253,7 @@ class TaskEnv(TokenMDPEnv):
                 "split": self.split,
                 "difficulty": self.difficulty,
                 "num_samples": len(self.dataset),
+                **({"spec": self.data_spec} if self.data_spec is not None else {}),
             },
             "vocab_size": int(self.action_space.n),
             "max_prompt_len": self.max_prompt_len,
@@ -224,6 +277,14 @@ class TaskEnv(TokenMDPEnv):
             f"{type(self).__name__}: unknown argument(s) {', '.join(messages)}; "
             f"valid arguments: {', '.join(valid)}"
         )
+
+
+def _length_sample(dataset: Sequence[Sample]) -> Sequence[Sample]:
+    """The whole dataset, or :data:`LENGTH_SCAN_SAMPLES` evenly spaced samples of a larger one."""
+    if len(dataset) <= LENGTH_SCAN_SAMPLES:
+        return dataset
+    indices = np.linspace(0, len(dataset) - 1, LENGTH_SCAN_SAMPLES).round().astype(int)
+    return [dataset[int(i)] for i in indices]
 
 
 def _fitted_vocabulary(dataset: Sequence[Any], template: str) -> list[str]:

@@ -181,7 +181,10 @@ class TextVectorEnv(VectorEnv):
                 self._score[i] = new
         for i in np.flatnonzero(terminated):
             known = float(self._score[i]) if self._dense else None
-            metrics = self.task.episode_metrics(self._texts[i], self._samples[i].references, known)
+            sample = self._samples[i]
+            metrics = self.task.episode_metrics(
+                self._texts[i], sample.references, known, source=sample.source
+            )
             self._metrics[i] = metrics
             if not self._dense:
                 self._score[i] = rewards[i] = metrics["score"]
@@ -249,7 +252,9 @@ class TextVectorEnv(VectorEnv):
         self._metrics[i] = None
         self._ended[i] = False
         if self._dense:
-            tracker = self._trackers[i] = self.task.scorer.start(sample.references)
+            tracker = self._trackers[i] = self.task.scorer.start(
+                sample.references, source=sample.source
+            )
             self._score[i] = tracker.update("")
         else:
             self._score[i] = 0.0
