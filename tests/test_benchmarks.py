@@ -18,4 +18,4 @@ def test_benchmark_quick_mode_runs(script: str) -> None:
         [sys.executable, str(path), "--quick"], capture_output=True, text=True, timeout=300
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "|" in out.stdout  # printed its table
+    assert len(out.stdout.strip().splitlines()) >= 3, out.stdout  # printed its table
