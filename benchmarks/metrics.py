@@ -1,0 +1,300 @@
+"""Benchmark textgym.metrics against sacrebleu and rouge-score on the same inputs.
+
+Run:  python benchmarks/metrics.py [--quick] [--repeats N] [--loops N] [--pairs N] [--seed N]
+
+Prints one table: median time per call of the reference library ("theirs") and of ours, and
+the speed-up theirs/ours. Our per-reference caches are measured two ways:
+
+* warm: the reference sets were seen before (an RL episode or an eval loop re-scores against
+  the same references, so this is the steady state);
+* cold: every cache (reference statistics, word stems, memoised tokenisations) is cleared
+  before each timed pass.
+
+Dense-episode rows time a whole 40-token episode: our incremental scorer fed every prefix vs
+the reference library rescoring every prefix from scratch. The load average is printed
+because a busy machine inflates all timings (the contenders are interleaved to share it).
+
+rouge-score gets a pre-built RougeScorer (its construction is not timed), sacrebleu is called
+through its public sentence_* / corpus_* functions like a user would.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import sacrebleu  # noqa: E402
+from rouge_score import rouge_scorer  # noqa: E402
+
+from textgym import metrics  # noqa: E402
+from textgym.metrics import clear_caches  # noqa: E402
+
+
+@dataclass
+class Args:
+    """Command-line options."""
+
+    quick: bool = False
+    repeats: int = 7
+    loops: int = 3
+    pairs: int = 60
+    seed: int = 0
+
+    @classmethod
+    def parse(cls, argv: list[str]) -> Args:
+        args = cls()
+        it = iter(argv)
+        for flag in it:
+            if flag == "--quick":
+                args.quick = True
+            elif flag in ("--repeats", "--loops", "--pairs", "--seed"):
+                setattr(args, flag[2:], int(next(it)))
+            else:
+                raise SystemExit(f"unknown argument {flag!r}; see the module docstring")
+        if args.quick:
+            args.repeats, args.loops, args.pairs = min(args.repeats, 3), 1, min(args.pairs, 12)
+        return args
+
+
+# ------------------------------------------------------------------------------------------
+# Inputs: realistic news sentences; hypotheses and references are paraphrase-like rewrites.
+# ------------------------------------------------------------------------------------------
+
+SENTENCES = [
+    "The central bank raised its benchmark interest rate by a quarter of a percentage point on "
+    "Wednesday, citing persistent inflation in housing and services, and signalled that further "
+    "increases could follow if prices keep rising over the summer months.",
+    "Heavy rain caused severe flooding across three northern provinces over the weekend, forcing "
+    "more than 12,000 residents to leave their homes while rescue teams used boats to reach "
+    "villages that had been cut off by the rising water.",
+    "Shares of the chip maker jumped 8.5% in early trading after the company reported quarterly "
+    "revenue of $4.2 billion, comfortably beating analysts' forecasts and lifting its outlook for "
+    "the rest of the year.",
+    "The city council voted seven to two on Tuesday night to approve a new network of protected "
+    "bike lanes, with construction expected to begin in March and to cost an estimated 1,000,000 "
+    "euros over two years.",
+    "Scientists at the university said the new battery design could store twice as much energy as "
+    "current lithium-ion cells, although they cautioned that commercial production was still "
+    "several years away.",
+    "The national football team secured its place in the final after a dramatic penalty shoot-out, "
+    "with the young goalkeeper saving two spot kicks in front of a crowd of almost 60,000 fans.",
+    "Officials confirmed that the railway line between the two cities will reopen next month after "
+    "repairs to a damaged bridge, ending weeks of disruption for thousands of daily commuters.",
+    "The health ministry announced a free vaccination campaign for children under five, saying the "
+    "programme would run in all regions and aim to reach at least 90 percent of eligible families.",
+]
+SYNONYMS = {
+    "raised": "lifted", "said": "stated", "new": "fresh", "more": "over", "began": "started",
+    "severe": "serious", "residents": "people", "company": "firm", "approve": "back",
+    "expected": "due", "current": "existing", "several": "a few", "dramatic": "tense",
+    "confirmed": "said", "announced": "unveiled", "aim": "try", "after": "following",
+}
+
+
+def rewrite(text: str, rng: random.Random, strength: float) -> str:
+    """A paraphrase-like variant: synonym swaps, dropped words and local reorderings."""
+    words = text.split()
+    out = []
+    for word in words:
+        if rng.random() < strength * 0.15:
+            continue
+        out.append(SYNONYMS.get(word, word) if rng.random() < strength else word)
+    for _ in range(int(len(out) * strength * 0.2)):
+        i = rng.randrange(len(out) - 1)
+        out[i], out[i + 1] = out[i + 1], out[i]
+    return " ".join(out)
+
+
+def make_pairs(n: int, rng: random.Random, summaries: bool) -> list[tuple[str, list[str]]]:
+    pairs = []
+    for _ in range(n):
+        if summaries:  # ~60-token summaries: two sentences
+            a, b = rng.sample(SENTENCES, 2)
+            base = a + " " + b
+        else:
+            base = rng.choice(SENTENCES)
+        hyp = rewrite(base, rng, 0.35)
+        refs = [rewrite(base, rng, 0.15), rewrite(base, rng, 0.25)]
+        pairs.append((hyp, refs))
+    return pairs
+
+
+# ------------------------------------------------------------------------------------------
+# Timing helpers
+# ------------------------------------------------------------------------------------------
+
+
+def _sample(fn: Callable[[], object], loops: int, cold: bool = False) -> float:
+    """Mean wall time of ``loops`` consecutive passes (caches cleared before each if cold)."""
+    total = 0.0
+    for _ in range(loops):
+        if cold:
+            clear_caches()
+        start = time.perf_counter()
+        fn()
+        total += time.perf_counter() - start
+    return total / loops
+
+
+def compare(
+    theirs: Callable[[], object], ours: Callable[[], object], args: Args
+) -> tuple[float, float, float]:
+    """Median time of one pass of theirs, ours (warm caches) and ours (cold caches).
+
+    Like ``timeit``: garbage collection is paused while timing and each sample averages a
+    few consecutive passes. Samples of the three contenders are interleaved so background
+    load on the machine hits all of them alike.
+    """
+    theirs()
+    ours()
+    t_theirs, t_warm, t_cold = [], [], []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(args.repeats):
+            t_theirs.append(_sample(theirs, args.loops))
+            t_warm.append(_sample(ours, args.loops))
+            t_cold.append(_sample(ours, args.loops, cold=True))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return statistics.median(t_theirs), statistics.median(t_warm), statistics.median(t_cold)
+
+
+@dataclass
+class Row:
+    name: str
+    theirs: float  # seconds per unit
+    warm: float
+    cold: float | None
+    target: float | None
+
+
+def print_table(rows: list[Row]) -> None:
+    header = (f"{'benchmark':<44}{'theirs us':>11}{'ours us':>10}{'speed-up':>10}"
+              f"{'cold us':>10}{'cold x':>9}{'target':>8}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        cold = f"{r.cold * 1e6:10.1f}{r.theirs / r.cold:8.1f}x" if r.cold else " " * 19
+        target = f"{r.target:6.0f}x" if r.target else ""
+        ok = "" if not r.target else ("  ok" if r.theirs / r.warm >= r.target else "  MISSED")
+        print(f"{r.name:<44}{r.theirs * 1e6:11.1f}{r.warm * 1e6:10.1f}"
+              f"{r.theirs / r.warm:9.1f}x{cold}{target:>8}{ok}")
+
+
+# ------------------------------------------------------------------------------------------
+# Benchmarks
+# ------------------------------------------------------------------------------------------
+
+
+def bench_single(args: Args, pairs, summaries) -> list[Row]:
+    rows = []
+    n, ns = len(pairs), len(summaries)
+    sacre = [
+        ("BLEU sentence", sacrebleu.sentence_bleu, metrics.sentence_bleu, 5),
+        ("chrF sentence", sacrebleu.sentence_chrf, metrics.sentence_chrf, 5),
+        ("chrF++ sentence",
+         lambda h, r: sacrebleu.sentence_chrf(h, r, word_order=2),
+         lambda h, r: metrics.sentence_chrf(h, r, word_order=2), None),
+        ("TER sentence", sacrebleu.sentence_ter, metrics.sentence_ter, None),
+    ]
+    for name, theirs_fn, ours_fn, target in sacre:
+        data = pairs if not name.startswith("TER") else pairs[: max(4, n // 4)]
+        theirs, warm, cold = compare(
+            lambda f=theirs_fn, d=data: [f(h, r) for h, r in d],
+            lambda f=ours_fn, d=data: [f(h, r) for h, r in d],
+            args,
+        )
+        k = len(data)
+        rows.append(Row(name, theirs / k, warm / k, cold / k, target))
+    for variant in ("rouge1", "rouge2", "rougeL", "rougeLsum"):
+        scorer = rouge_scorer.RougeScorer([variant], use_stemmer=True)
+        theirs, warm, cold = compare(
+            lambda s=scorer: [s.score_multi(r, h) for h, r in summaries],
+            lambda v=variant: [metrics.rouge(h, r, v) for h, r in summaries],
+            args,
+        )
+        target = None if variant == "rougeLsum" else 20
+        rows.append(Row(f"{variant} sentence (stemmed)", theirs / ns, warm / ns, cold / ns, target))
+    return rows
+
+
+def bench_batch(args: Args, pairs, summaries) -> list[Row]:
+    hyps = [h for h, _ in pairs]
+    refs = [r for _, r in pairs]
+    s_hyps = [h for h, _ in summaries]
+    s_refs = [r for _, r in summaries]
+    streams = [[r[0] for r in refs], [r[1] for r in refs]]
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    cases = [
+        ("BLEU batch", lambda: [sacrebleu.sentence_bleu(h, r) for h, r in pairs],
+         lambda: metrics.sentence_bleu_batch(hyps, refs), len(pairs)),
+        ("chrF batch", lambda: [sacrebleu.sentence_chrf(h, r) for h, r in pairs],
+         lambda: metrics.sentence_chrf_batch(hyps, refs), len(pairs)),
+        ("rougeL batch (stemmed)", lambda: [scorer.score_multi(r, h) for h, r in summaries],
+         lambda: metrics.rouge_batch(s_hyps, s_refs, "rougeL"), len(summaries)),
+        ("corpus BLEU", lambda: sacrebleu.corpus_bleu(hyps, streams),
+         lambda: metrics.corpus_bleu(hyps, streams), len(pairs)),
+    ]
+    rows = []
+    for name, theirs_fn, ours_fn, k in cases:
+        theirs, warm, cold = compare(theirs_fn, ours_fn, args)
+        rows.append(Row(f"{name} (per pair)", theirs / k, warm / k, cold / k, None))
+    return rows
+
+
+def bench_dense(args: Args, rng: random.Random) -> list[Row]:
+    """A 40-token hypothesis fed token by token: incremental scorer vs rescoring every prefix."""
+    base = SENTENCES[0] + " " + SENTENCES[1]
+    hyp_tokens = rewrite(base, rng, 0.3).split()[:40]
+    refs = [rewrite(base, rng, 0.15), rewrite(base, rng, 0.2)]
+    prefixes = [" ".join(hyp_tokens[: i + 1]) for i in range(len(hyp_tokens))]
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    cases = [
+        ("BLEU", lambda p: sacrebleu.sentence_bleu(p, refs), "bleu", 50),
+        ("chrF", lambda p: sacrebleu.sentence_chrf(p, refs), "chrf", None),
+        ("rougeL (stemmed)", lambda p: scorer.score_multi(refs, p), "rougeL", None),
+        # No library oracle for token F1: the baseline is our own plain function per prefix.
+        ("token F1 (vs ours)", lambda p: metrics.token_f1(p, refs), "token_f1", None),
+    ]
+    rows = []
+    for name, rescore, metric, target in cases:
+        def episode(m=metric):
+            inc = metrics.incremental(m, refs)
+            return [inc.update(p) for p in prefixes]
+
+        theirs, warm, cold = compare(
+            lambda f=rescore: [f(p) for p in prefixes], episode, args
+        )
+        rows.append(Row(f"dense 40-token episode: {name}", theirs, warm, cold, target))
+    return rows
+
+
+def main(argv: list[str]) -> None:
+    args = Args.parse(argv)
+    rng = random.Random(args.seed)
+    pairs = make_pairs(args.pairs, rng, summaries=False)
+    summaries = make_pairs(args.pairs, rng, summaries=True)
+    mean_len = statistics.mean(len(h.split()) for h, _ in pairs)
+    mean_sum = statistics.mean(len(h.split()) for h, _ in summaries)
+    print(f"{args}\nsentences ~{mean_len:.0f} tokens, summaries ~{mean_sum:.0f} tokens, "
+          "2 references each; times per call (episode rows: per episode); "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    rows = bench_single(args, pairs, summaries)
+    rows += bench_batch(args, pairs, summaries)
+    rows += bench_dense(args, rng)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,495 @@
+"""Plain metric functions must equal the reference libraries (sacrebleu, rouge-score).
+
+The oracles are only imported here; ``textgym.metrics`` never imports them.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+
+import pytest
+import sacrebleu
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rouge_score import rouge_scorer
+from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
+
+from textgym import metrics
+from textgym.metrics._tokenize import tokenize_13a
+
+TOL = 1e-9
+ROUGE_VARIANTS = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+# ---------------------------------------------------------------------------------------------
+# Realistic text written for these tests (news-like and translation-like).
+# ---------------------------------------------------------------------------------------------
+
+NEWS = [
+    (
+        "The central bank raised its benchmark interest rate by 0.25 percentage points on "
+        "Wednesday, citing persistent inflation in housing and services. Officials said "
+        "further increases were \"not off the table\" if prices kept rising.",
+        [
+            "On Wednesday the central bank lifted its key rate by a quarter of a percentage "
+            "point, pointing to stubborn inflation in services and housing. Further hikes "
+            "remain possible, officials said.",
+            "The central bank increased its main interest rate by 0.25 points on Wednesday "
+            "because inflation in housing and services has not eased.",
+        ],
+    ),
+    (
+        "Heavy rain caused flooding across three northern provinces, forcing more than "
+        "12,000 residents from their homes. Rescue teams used boats to reach villages cut off "
+        "by the rising water.",
+        [
+            "More than 12,000 people were evacuated after heavy rain flooded three provinces in "
+            "the north; rescuers reached isolated villages by boat.",
+        ],
+    ),
+    (
+        "Shares of the chip maker jumped 8.5% in early trading after it reported quarterly "
+        "revenue of $4.2 billion, beating analysts' forecasts of $3.9 billion.",
+        [
+            "The chipmaker's stock rose 8.5 percent in early trade after quarterly sales of "
+            "$4.2bn topped the $3.9bn analysts had expected.",
+            "Chip maker shares climbed 8.5% as revenue hit $4.2 billion, above forecasts.",
+            "Quarterly revenue of 4.2 billion dollars sent the chip maker's shares up 8.5%.",
+        ],
+    ),
+    (
+        "The city council voted 7-2 to approve a new bike-lane network.\nConstruction will "
+        "begin in March and cost an estimated 1,000,000 euros.\nCritics say parking will suffer.",
+        [
+            "By seven votes to two, the council approved a network of bike lanes.\nWork starts "
+            "in March at a cost of about one million euros.\nOpponents worry about parking.",
+        ],
+    ),
+]
+
+TRANSLATION = [
+    (
+        "We would like to thank the committee for its work on this difficult report.",
+        [
+            "We wish to thank the committee for its work on this difficult report.",
+            "I would like to thank the committee for the work it has done on this hard report.",
+        ],
+    ),
+    (
+        "The hotel is located near the old town, only 5 minutes' walk from the station.",
+        ["The hotel lies close to the old town, just a five-minute walk from the station."],
+    ),
+    (
+        "Das ist nicht, was ich gemeint habe - aber es ist nah dran.",
+        ["That is not what I meant, but it is close.", "That's not what I meant - but close."],
+    ),
+    (
+        "会议将于下周一上午九点开始。",
+        ["会议将在下周一上午9点开始。", "The meeting starts next Monday at 9 a.m."],
+    ),
+    (
+        "Le président a déclaré que l'accord serait signé « dans les prochains jours ».",
+        ["The president said the agreement would be signed \"in the coming days\"."],
+    ),
+]
+
+REAL = NEWS + TRANSLATION
+
+# ---------------------------------------------------------------------------------------------
+# Adversarial text strategy: words, punctuation runs, numbers with separators, markup, unicode.
+# ---------------------------------------------------------------------------------------------
+
+PIECES = [
+    "the", "The", "cat", "cats", "running", "ran", "a", "an", "flies", "generously", "on",
+    ".", ",", "...", ",,", "-", "--", "'", "'s", "\"", "(", ")", "[x]", "!?", "&", ";", ":",
+    "1,000.5", "3.14", "2-3", "5-", ".5", "10,", "1.", "$4.2bn", "7%",
+    "&quot;", "&amp;", "&lt;", "&gt;", "&amp;lt;", "<skipped>", "-\n", "\n", "\t", "\u00a0",
+    "日本語", "会议", "é", "e\u0301", "naïve", "Straße", "İstanbul", "ΣΑΣ", "😀", "👍🏽",
+    "\u200b", "\x1c", "ﬁ", "Ⅻ", "½", "١٢٣",
+]
+SEPARATORS = ["", " ", " ", " ", "  ", "\n", "\t"]
+
+
+@st.composite
+def texts(draw: st.DrawFn, max_pieces: int = 14) -> str:
+    """Random text mixing words, punctuation, digits, markup and unicode."""
+    parts = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(PIECES),
+                st.text(alphabet=string.printable, max_size=4),
+                st.text(max_size=3),
+            ),
+            max_size=max_pieces,
+        )
+    )
+    seps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(parts), max_size=len(parts)))
+    return "".join(p + s for p, s in zip(parts, seps, strict=False))
+
+
+REFS = st.lists(texts(), min_size=1, max_size=4)
+SETTINGS = settings(max_examples=400, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+_SCORERS: dict[str, rouge_scorer.RougeScorer] = {}
+
+
+def oracle_rouge(hyp: str, refs: list[str], variant: str, stem: bool = True) -> float:
+    key = f"{variant}{stem}"
+    if key not in _SCORERS:
+        _SCORERS[key] = rouge_scorer.RougeScorer([variant], use_stemmer=stem)
+    return _SCORERS[key].score_multi(refs, hyp)[variant].fmeasure
+
+
+# ---------------------------------------------------------------------------------------------
+# Tokenisation
+# ---------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(texts(max_pieces=25))
+def test_13a_tokens_match_sacrebleu(text: str) -> None:
+    assert tokenize_13a(text) == Tokenizer13a()(text.rstrip()).split()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a...", ".5 and 5.", "1.-2", "x-\ny", "ends with -\n", "&amp;lt;b&amp;gt;",
+     "<skip<skipped>ped>",
+     "&quot;quoted&quot;", "1,000,000.00", "U.S.A.", "e.g.,", "", "   ", "\n\n", "--5--"],
+)
+def test_13a_edge_cases(text: str) -> None:
+    assert tokenize_13a(text) == Tokenizer13a()(text.rstrip()).split()
+
+
+# ---------------------------------------------------------------------------------------------
+# BLEU / chrF / TER
+# ---------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(texts(), REFS)
+def test_sentence_bleu_matches_sacrebleu(hyp: str, refs: list[str]) -> None:
+    assert metrics.sentence_bleu(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_bleu(hyp, refs).score, abs=TOL)
+
+
+@SETTINGS
+@given(texts(), REFS, st.sampled_from([0, 1, 2]))
+def test_sentence_chrf_matches_sacrebleu(hyp: str, refs: list[str], word_order: int) -> None:
+    expected = sacrebleu.sentence_chrf(hyp, refs, word_order=word_order).score
+    assert metrics.sentence_chrf(hyp, refs, word_order=word_order) == pytest.approx(
+        expected, abs=TOL)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts(max_pieces=30), st.lists(texts(max_pieces=30), min_size=1, max_size=3))
+def test_sentence_ter_matches_sacrebleu(hyp: str, refs: list[str]) -> None:
+    assert metrics.sentence_ter(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_ter(hyp, refs).score, abs=TOL)
+
+
+WORDS = ["the", "cat", "sat", "on", "mat", "a", "dog", ".", ",", "The", "ran", "x"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(WORDS), max_size=70),
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=90), min_size=1, max_size=2),
+)
+def test_sentence_ter_long_repetitive_inputs(hyp: list[str], refs: list[list[str]]) -> None:
+    # Few word types and long inputs exercise the beam, many shift candidates and the
+    # 1000-candidate cut-off.
+    h, rs = " ".join(hyp), [" ".join(r) for r in refs]
+    assert metrics.sentence_ter(h, rs) == pytest.approx(
+        sacrebleu.sentence_ter(h, rs).score, abs=TOL)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.randoms(use_true_random=False))
+def test_sentence_ter_on_reordered_real_text(rnd) -> None:
+    # Real sentences with blocks moved around: TER's shift search does the work here.
+    hyp_src, refs = rnd.choice(REAL)
+    words = refs[0].split()
+    for _ in range(rnd.randint(1, 4)):
+        i = rnd.randrange(len(words))
+        j = min(len(words), i + rnd.randint(1, 5))
+        block, rest = words[i:j], words[:i] + words[j:]
+        k = rnd.randrange(len(rest) + 1)
+        words = rest[:k] + block + rest[k:]
+    hyp = " ".join(words) if rnd.random() < 0.7 else hyp_src
+    assert metrics.sentence_ter(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_ter(hyp, refs).score, abs=TOL)
+
+
+@st.composite
+def block_texts(draw: st.DrawFn) -> tuple[str, str]:
+    """Hypothesis/reference sharing one block, padded with different junk on both sides.
+
+    The shared block sits far from the diagonal, so the DP beam edges decide the distance.
+    """
+    common = [f"c{i}" for i in range(draw(st.integers(5, 40)))]
+    pads = [draw(st.integers(0, 40)) for _ in range(4)]
+    hyp = [f"a{i}" for i in range(pads[0])] + common + [f"b{i}" for i in range(pads[1])]
+    ref = [f"x{i}" for i in range(pads[2])] + common + [f"y{i}" for i in range(pads[3])]
+    return " ".join(hyp), " ".join(ref)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(block_texts())
+def test_sentence_ter_beam_edges(pair: tuple[str, str]) -> None:
+    hyp, ref = pair
+    assert metrics.sentence_ter(hyp, [ref]) == pytest.approx(
+        sacrebleu.sentence_ter(hyp, [ref]).score, abs=TOL)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.integers(2, 8).flatmap(
+        lambda v: st.tuples(
+            st.lists(st.integers(0, v - 1), min_size=20, max_size=70),
+            st.lists(st.integers(0, v - 1), min_size=20, max_size=70),
+        )
+    )
+)
+def test_sentence_ter_candidate_budget(pair: tuple[list[int], list[int]]) -> None:
+    # Long texts over 2-8 word types produce more than 1000 shift candidates, so Tercom's
+    # candidate budget (and shifts whose target lies inside the moved block) come into play.
+    hyp, ref = (" ".join(f"w{i}" for i in seq) for seq in pair)
+    assert metrics.sentence_ter(hyp, [ref]) == pytest.approx(
+        sacrebleu.sentence_ter(hyp, [ref]).score, abs=TOL)
+
+
+def test_ter_regressions_for_beam_and_budget() -> None:
+    # Found by searching for inputs where a wider beam / no candidate budget changes TER.
+    band_hyp = " ".join([f"c{i}" for i in range(17)] + [f"b{i}" for i in range(13)])
+    band_ref = " ".join([f"x{i}" for i in range(26)] + [f"c{i}" for i in range(17)]
+                        + [f"y{i}" for i in range(17)])
+    assert metrics.sentence_ter(band_hyp, [band_ref]) == pytest.approx(75.0, abs=TOL)
+    budget_hyp = (
+        "w2 w1 w2 w7 w2 w2 w0 w0 w3 w3 w2 w2 w4 w5 w3 w3 w2 w3 w6 w4 w0 w5 w6 w2 w2 w4 w1 w5 "
+        "w4 w0 w5 w1 w4 w5 w4 w7 w5 w2 w7 w7 w2 w0 w4 w0 w5 w6 w0 w6 w5 w6 w0 w7 w0 w2 w3 w1 "
+        "w3 w7 w5 w5 w4 w7 w1 w5 w4 w0 w6 w1 w3"
+    )
+    budget_ref = (
+        "w5 w2 w5 w4 w1 w4 w5 w4 w2 w1 w2 w4 w7 w2 w0 w1 w6 w0 w3 w5 w4 w7 w6 w2 w0 w0 w7 w5 "
+        "w3 w2 w2 w6 w1 w2 w6 w5 w2 w0 w6 w4 w2 w7 w2 w7 w7 w5 w7 w4 w4 w7 w6 w2 w1 w6 w2 w7 "
+        "w5 w2 w1 w7 w4 w5 w1"
+    )
+    expected = sacrebleu.sentence_ter(budget_hyp, [budget_ref]).score
+    assert expected == pytest.approx(69.84126984126983, abs=TOL)
+    assert metrics.sentence_ter(budget_hyp, [budget_ref]) == pytest.approx(expected, abs=TOL)
+    # Here the winning shift targets a position inside the moved block (Tercom's odd case).
+    inner_hyp = "w4 w2 w4 w2 w0 w4 w0 w3 w3 w3 w1 w3 w4 w4 w2 w2 w1 w0 w1 w1 w1 w1"
+    inner_ref = "w4 w1 w2 w0 w3 w0 w4 w1 w3 w0 w3 w1 w2 w2 w3 w2 w0 w4 w4 w3 w4"
+    assert sacrebleu.sentence_ter(inner_hyp, [inner_ref]).score == pytest.approx(
+        57.14285714285714, abs=TOL)
+    assert metrics.sentence_ter(inner_hyp, [inner_ref]) == pytest.approx(
+        57.14285714285714, abs=TOL)
+
+
+def test_ter_length_mismatch_beyond_beam() -> None:
+    # Reference far longer than the hypothesis: the widened beam branch of Tercom.
+    hyp = "the cat sat"
+    ref = " ".join(["the", "cat", "sat", "on", "a", "mat"] * 30)
+    assert metrics.sentence_ter(hyp, [ref]) == pytest.approx(
+        sacrebleu.sentence_ter(hyp, [ref]).score, abs=TOL)
+    assert metrics.sentence_ter(ref, [hyp]) == pytest.approx(
+        sacrebleu.sentence_ter(ref, [hyp]).score, abs=TOL)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(texts(), texts(), texts()), min_size=1, max_size=6))
+def test_corpus_bleu_matches_sacrebleu(rows: list[tuple[str, str, str]]) -> None:
+    hyps = [r[0] for r in rows]
+    streams = [[r[1] for r in rows], [r[2] for r in rows]]
+    assert metrics.corpus_bleu(hyps, streams) == pytest.approx(
+        sacrebleu.corpus_bleu(hyps, streams).score, abs=TOL)
+    assert metrics.corpus_bleu(hyps, streams[:1]) == pytest.approx(
+        sacrebleu.corpus_bleu(hyps, streams[:1]).score, abs=TOL)
+
+
+@pytest.mark.parametrize("hyp,refs", REAL)
+def test_real_text_sacrebleu_metrics(hyp: str, refs: list[str]) -> None:
+    assert metrics.sentence_bleu(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_bleu(hyp, refs).score, abs=TOL)
+    for word_order in (0, 2):
+        assert metrics.sentence_chrf(hyp, refs, word_order) == pytest.approx(
+            sacrebleu.sentence_chrf(hyp, refs, word_order=word_order).score, abs=TOL)
+    assert metrics.sentence_ter(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_ter(hyp, refs).score, abs=TOL)
+
+
+def test_real_corpus_bleu() -> None:
+    hyps = [h for h, _ in REAL]
+    streams = [[refs[0] for _, refs in REAL], [refs[-1] for _, refs in REAL]]
+    ours = metrics.corpus_bleu(hyps, streams)
+    assert ours == pytest.approx(sacrebleu.corpus_bleu(hyps, streams).score, abs=TOL)
+    assert 0 < ours < 100
+
+
+def test_real_text_scores_are_not_trivial() -> None:
+    # Guards against an implementation that agrees with the oracle only on degenerate input.
+    hyp, refs = NEWS[0]
+    assert 5 < metrics.sentence_bleu(hyp, refs) < 60
+    assert metrics.sentence_bleu(refs[0], refs) == pytest.approx(100.0)
+    assert metrics.sentence_ter(refs[1], refs) == 0.0
+
+
+@pytest.mark.parametrize(
+    "hyp,refs",
+    [
+        ("", [""]), ("", ["a b c"]), ("a b c", [""]), ("   ", ["\n\t"]), ("...", [",,,"]),
+        ("1,000.5 units", ["1,000.5 units", "1 000.5 units"]), ("😀" * 50, ["😀" * 49]),
+        ("a " * 300, ["a " * 299, "b " * 300]), ("x", ["x"] * 20),
+    ],
+)
+def test_degenerate_inputs_sacrebleu(hyp: str, refs: list[str]) -> None:
+    assert metrics.sentence_bleu(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_bleu(hyp, refs).score, abs=TOL)
+    assert metrics.sentence_chrf(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_chrf(hyp, refs).score, abs=TOL)
+    assert metrics.sentence_ter(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_ter(hyp, refs).score, abs=TOL)
+
+
+def test_bleu_brevity_penalty_tie_prefers_shorter_reference() -> None:
+    # Hypothesis of 4 tokens, references of 3 and 5: equally close, the shorter (3) must win.
+    hyp, refs = "a b c d", ["a b c", "a b c d e"]
+    assert metrics.sentence_bleu(hyp, refs) == pytest.approx(
+        sacrebleu.sentence_bleu(hyp, refs).score, abs=TOL)
+    assert metrics.sentence_bleu(hyp, refs) == pytest.approx(100.0)
+
+
+# ---------------------------------------------------------------------------------------------
+# ROUGE
+# ---------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(texts(), REFS, st.sampled_from(ROUGE_VARIANTS), st.booleans())
+def test_rouge_matches_rouge_score(hyp: str, refs: list[str], variant: str, stem: bool) -> None:
+    assert metrics.rouge(hyp, refs, variant, stem) == pytest.approx(
+        oracle_rouge(hyp, refs, variant, stem), abs=TOL)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(WORDS + ["\n"]), max_size=60),
+    st.lists(st.lists(st.sampled_from(WORDS + ["\n"]), max_size=60), min_size=1, max_size=3),
+)
+def test_rouge_repetitive_multiline(hyp: list[str], refs: list[list[str]]) -> None:
+    # Repeated tokens across lines stress ROUGE-Lsum's union-LCS tie-breaking and hit budgets.
+    h, rs = " ".join(hyp), [" ".join(r) for r in refs]
+    for variant in ROUGE_VARIANTS:
+        assert metrics.rouge(h, rs, variant) == pytest.approx(
+            oracle_rouge(h, rs, variant), abs=TOL)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.sampled_from("abcd"), min_size=1, max_size=5), min_size=1, max_size=3),
+    st.lists(st.lists(st.sampled_from("abcd"), min_size=1, max_size=5), min_size=1, max_size=3),
+)
+def test_rouge_lsum_tiny_vocabulary(hyp: list[list[str]], ref: list[list[str]]) -> None:
+    # With 2-4 word types many LCSs tie; which one the backtracking picks changes the union.
+    h, r = ("\n".join(" ".join(line) for line in text) for text in (hyp, ref))
+    assert metrics.rouge(h, [r], "rougeLsum", stem=False) == pytest.approx(
+        oracle_rouge(h, [r], "rougeLsum", stem=False), abs=TOL)
+
+
+@pytest.mark.parametrize(
+    "hyp,ref,expected",
+    [("c c a a", "a c b\nb c c a b\nc b c", 0.5333333333333333),
+     ("a b\na a c", "a a b a b", 0.8000000000000002)],
+)
+def test_rouge_lsum_tie_breaking_regressions(hyp: str, ref: str, expected: float) -> None:
+    assert oracle_rouge(hyp, [ref], "rougeLsum", stem=False) == pytest.approx(expected, abs=TOL)
+    assert metrics.rouge(hyp, [ref], "rougeLsum", stem=False) == pytest.approx(expected, abs=TOL)
+
+
+def test_rouge_stems_only_tokens_longer_than_three() -> None:
+    # Porter maps "has" to "ha", but rouge-score leaves 3-character tokens alone.
+    assert oracle_rouge("ha", ["has"], "rouge1") == 0.0
+    assert metrics.rouge("ha", ["has"], "rouge1") == 0.0
+    assert metrics.rouge("running flies", ["runs fly"], "rouge1") == pytest.approx(
+        oracle_rouge("running flies", ["runs fly"], "rouge1"), abs=TOL)
+    assert metrics.rouge("running flies", ["runs fly"], "rouge1") > 0
+
+
+@pytest.mark.parametrize("hyp,refs", REAL)
+def test_rouge_real_text(hyp: str, refs: list[str]) -> None:
+    ours = metrics.rouge_scores(hyp, refs, ROUGE_VARIANTS + ("rouge3",))
+    for variant, value in ours.items():
+        assert value == pytest.approx(oracle_rouge(hyp, refs, variant), abs=TOL), variant
+
+
+def test_rouge_scores_equals_single_calls() -> None:
+    hyp, refs = NEWS[2]
+    together = metrics.rouge_scores(hyp, refs, ROUGE_VARIANTS, stem=False)
+    assert together == {v: metrics.rouge(hyp, refs, v, stem=False) for v in ROUGE_VARIANTS}
+    assert 0 < together["rouge2"] < together["rouge1"] < 1
+
+
+def test_rouge_very_long_input() -> None:
+    hyp = " ".join(NEWS[0][0] for _ in range(20))
+    refs = [" ".join(NEWS[0][1][0] for _ in range(15))]
+    for variant in ROUGE_VARIANTS:
+        assert metrics.rouge(hyp, refs, variant) == pytest.approx(
+            oracle_rouge(hyp, refs, variant), abs=TOL)
+
+
+# ---------------------------------------------------------------------------------------------
+# Token F1: no library oracle, so an obviously-correct transcription of the SQuAD script.
+# ---------------------------------------------------------------------------------------------
+
+
+def reference_normalize(text: str) -> list[str]:
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return text.split()
+
+
+def reference_token_f1(hyp: str, refs: list[str]) -> float:
+    scores = []
+    pred = reference_normalize(hyp)
+    for ref in refs:
+        gold = reference_normalize(ref)
+        if not pred or not gold:
+            scores.append(float(pred == gold))
+            continue
+        same = sum((Counter(pred) & Counter(gold)).values())
+        if same == 0:
+            scores.append(0.0)
+            continue
+        p, r = same / len(pred), same / len(gold)
+        scores.append(2 * p * r / (p + r))
+    return max(scores)
+
+
+@SETTINGS
+@given(texts(), REFS)
+def test_token_f1_matches_reference(hyp: str, refs: list[str]) -> None:
+    assert metrics.token_f1(hyp, refs) == pytest.approx(reference_token_f1(hyp, refs), abs=TOL)
+
+
+@pytest.mark.parametrize(
+    "hyp,refs,expected",
+    [
+        ("The cat sat.", ["a cat sat"], 1.0),
+        ("cat sat on the mat", ["the cat"], 2 * (1 / 4) * 1 / (1 / 4 + 1)),  # P=1/4, R=1
+        ("Paris", ["paris!", "London"], 1.0),
+        ("red red blue", ["red blue blue"], 2 / 3),  # bag overlap 2 of 3 on both sides
+        ("", [""], 1.0),
+        ("the a an", ["..."], 1.0),  # both normalise to nothing
+        ("", ["something"], 0.0),
+        ("something", ["the"], 0.0),
+        ("don't", ["dont"], 1.0),  # punctuation is deleted, not replaced by a space
+        ("x", ["y", "x y"], 2 * 1 * 0.5 / 1.5),
+    ],
+)
+def test_token_f1_hand_computed(hyp: str, refs: list[str], expected: float) -> None:
+    assert metrics.token_f1(hyp, refs) == pytest.approx(expected, abs=TOL)
+    assert reference_token_f1(hyp, refs) == pytest.approx(expected, abs=TOL)

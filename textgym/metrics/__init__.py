@@ -1,0 +1,96 @@
+"""Exact, fast text-generation metrics for rewards and evaluation.
+
+Plain functions (scores equal the reference implementations to within 1e-9):
+
+* ``sentence_bleu``, ``corpus_bleu``, ``sentence_chrf`` (chrF / chrF++), ``sentence_ter``:
+  sacrebleu 2.x with default settings (0-100 scale; TER is lower-is-better).
+* ``rouge`` / ``rouge_scores``: rouge-score's ``RougeScorer(...).score_multi`` F-measure
+  (rouge1..rouge9, rougeL, rougeLsum; Porter stemming by default; 0-1 scale).
+* ``token_f1``: SQuAD token F1 (0-1 scale).
+
+Dense rewards: ``IncrementalBLEU``, ``IncrementalChrF``, ``IncrementalTokenF1``,
+``IncrementalRouge`` (or ``incremental(name, references)``) hold one episode's state;
+``update(full_text)`` returns the plain function's score of ``full_text`` while only
+re-processing what changed since the previous call::
+
+    scorer = incremental("bleu", ["The cat sat on the mat."])
+    for text in ("The", "The cat", "The cat sat"):
+        reward = scorer.update(text)
+
+Batches: ``sentence_bleu_batch``, ``sentence_chrf_batch``, ``sentence_ter_batch``,
+``rouge_batch``, ``token_f1_batch`` or ``score_batch(name, hyps, refs_list)`` return numpy
+arrays equal to calling the single functions.
+
+Reference statistics, word stems and tokenisations are cached (bounded); results never
+depend on the caches and ``clear_caches()`` drops them. nltk (stemming) and numpy (batch
+results, long-text chrF) are imported on first use only.
+"""
+
+from .batch import (
+    rouge_batch,
+    score_batch,
+    sentence_bleu_batch,
+    sentence_chrf_batch,
+    sentence_ter_batch,
+    token_f1_batch,
+)
+from .bleu import corpus_bleu, sentence_bleu
+from .chrf import sentence_chrf
+from .f1 import token_f1
+from .incremental import (
+    IncrementalBLEU,
+    IncrementalChrF,
+    IncrementalRouge,
+    IncrementalScorer,
+    IncrementalTokenF1,
+    RescoringScorer,
+    incremental,
+)
+from .rouge import VALID_VARIANTS, rouge, rouge_scores
+from .ter import sentence_ter
+
+
+def clear_caches() -> None:
+    """Drop every cache: reference statistics, word stems and memoised tokenisations.
+
+    Results never depend on the caches; this only frees memory (or measures cold-start cost).
+    """
+    from ._tokenize import _STEM_CACHE
+    from .bleu import bleu_ref_stats
+    from .chrf import chrf_ref
+    from .incremental import MEMOIZED_TOKENIZERS, _bleu_index
+    from .rouge import rouge_ref
+
+    for tokenizer in MEMOIZED_TOKENIZERS:
+        tokenizer.cache.clear()
+    _bleu_index.cache_clear()
+    bleu_ref_stats.cache_clear()
+    chrf_ref.cache_clear()
+    rouge_ref.cache_clear()
+    _STEM_CACHE.clear()
+
+
+__all__ = [
+    "IncrementalBLEU",
+    "IncrementalChrF",
+    "IncrementalRouge",
+    "IncrementalScorer",
+    "IncrementalTokenF1",
+    "RescoringScorer",
+    "incremental",
+    "VALID_VARIANTS",
+    "clear_caches",
+    "corpus_bleu",
+    "rouge",
+    "rouge_batch",
+    "score_batch",
+    "sentence_bleu_batch",
+    "sentence_chrf_batch",
+    "sentence_ter_batch",
+    "token_f1_batch",
+    "rouge_scores",
+    "sentence_bleu",
+    "sentence_chrf",
+    "sentence_ter",
+    "token_f1",
+]

@@ -1,0 +1,254 @@
+"""Tokenisers shared by the metrics.
+
+Three tokenisations live here, each reproducing a reference implementation exactly:
+
+* ``13a`` (mteval-v13a, the sacrebleu default used by BLEU), plus the "safe cut" rule that
+  lets the incremental scorers re-tokenise only the tail of a growing hypothesis.
+* The rouge-score tokeniser (lowercase, ASCII alphanumeric runs, optional Porter stems).
+* SQuAD answer normalisation used by token F1.
+
+nltk is imported lazily: the first stemmed ROUGE call pays for it, nobody else does.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections.abc import Callable
+
+# --------------------------------------------------------------------------------------------
+# 13a
+# --------------------------------------------------------------------------------------------
+
+# Characters that 13a always isolates with spaces. A per-character replacement, so str.translate
+# does it in one C pass instead of a regex. The space itself is in the original class too, but
+# padding a space with spaces cannot change any later step (spaces are only ever the
+# "non-digit" side of the period/comma rules), so it is left out.
+_13A_ISOLATED = '!"#$%&()*+/:;<=>?@[\\]^_`{|}~'
+_13A_TABLE = {ord(ch): f" {ch} " for ch in _13A_ISOLATED}
+
+# Period/comma are split off unless they sit next to a digit; a dash is split off after a
+# digit. These must run as separate left-to-right non-overlapping passes, in this order, to
+# agree with mteval on inputs such as "a..." or "1.-2".
+_13A_PUNCT_AFTER_NONDIGIT = re.compile(r"([^0-9])([.,])")
+_13A_PUNCT_BEFORE_NONDIGIT = re.compile(r"([.,])([^0-9])")
+_13A_DASH_AFTER_DIGIT = re.compile(r"([0-9])(-)")
+# Each branch starts with a literal character class so the regex engine can skip ahead fast.
+_13A_ONE_PASS = re.compile(r"[.,](?<![0-9][.,])|[.,](?![0-9])|-(?<=[0-9]-)")
+
+# A raw position q is a safe cut when text[q-1] is whitespace other than "\n" and text[q]
+# can neither start a multi-character rewrite ("<skipped>", "-\n") nor be a period/comma that
+# the preceding whitespace would split off. Tokens of text[:q] are then final whatever follows:
+# no rewrite spans a whitespace character that is never deleted, and no regex pass can match
+# across such a boundary. The property tests in tests/test_metrics_incremental.py check this.
+SAFE_CUT_13A = re.compile(r"(?<=[^\S\n])(?=[^\s<\-.,])")
+
+
+def _normalise_13a(text: str) -> str:
+    """Language-independent 13a rewrites (markup removal, line joins, XML entities)."""
+    if "<" in text:
+        text = text.replace("<skipped>", "")
+    if "\n" in text:
+        text = text.replace("-\n", "").replace("\n", " ")
+    if "&" in text:
+        # The order matters: "&amp;lt;" must end up as "<", exactly like mteval.
+        text = (
+            text.replace("&quot;", '"')
+            .replace("&amp;", "&")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+        )
+    return text
+
+
+def _split_13a(text: str) -> list[str]:
+    """Punctuation rules of 13a applied to already normalised text, then whitespace split."""
+    text = text.translate(_13A_TABLE)
+    if "." in text or "," in text or "-" in text:
+        if ".." in text or ".," in text or ",." in text or ",," in text:
+            # Adjacent periods/commas interact through the non-overlapping scans: run the
+            # original passes on the space-padded text.
+            text = _13A_PUNCT_AFTER_NONDIGIT.sub(r"\1 \2 ", f" {text} ")
+            text = _13A_PUNCT_BEFORE_NONDIGIT.sub(r" \1 \2", text)
+            if "-" in text:
+                text = _13A_DASH_AFTER_DIGIT.sub(r"\1 \2 ", text)
+        else:
+            # Without adjacent periods/commas no two matches can overlap, and the three passes
+            # reduce to one: isolate "." / "," unless between two digits, "-" after a digit.
+            text = _13A_ONE_PASS.sub(r" \g<0> ", text)
+    return text.split()
+
+
+# A run without whitespace or ASCII punctuation is one 13a token as it stands; checking this
+# first makes re-tokenising the growing last word of a dense-reward episode cheap.
+_13A_PLAIN = re.compile(r"[^\s!-/:-@\[-`{-~]+")
+
+
+def tokenize_13a(text: str) -> list[str]:
+    """Tokenise a full segment the way sacrebleu's BLEU does (``rstrip`` then 13a).
+
+    Args:
+        text: A hypothesis or reference segment.
+
+    Returns:
+        The list of 13a tokens.
+    """
+    if _13A_PLAIN.fullmatch(text):
+        return [text]
+    return _split_13a(_normalise_13a(text.rstrip()))
+
+
+# Joins many texts for one-pass batch tokenisation. It is never rewritten by any rule and is
+# padded with spaces, so no rule can see across it (the safe-cut argument below applies).
+_BATCH_SEP = "\x00"
+
+
+def _split_batch(tokens: list[str], n_texts: int) -> list[list[str]]:
+    out = []
+    start = 0
+    for _ in range(n_texts - 1):
+        end = tokens.index(_BATCH_SEP, start)
+        out.append(tokens[start:end])
+        start = end + 1
+    out.append(tokens[start:])
+    return out
+
+
+def tokenize_13a_many(texts: list[str]) -> list[list[str]]:
+    """:func:`tokenize_13a` of many texts with one translate/regex/split pass over all of them.
+
+    Args:
+        texts: Segments to tokenise.
+
+    Returns:
+        One token list per text, equal to ``[tokenize_13a(t) for t in texts]``.
+    """
+    if len(texts) < 2 or any(_BATCH_SEP in t for t in texts):
+        return [tokenize_13a(t) for t in texts]
+    joined = f" {_BATCH_SEP} ".join([_normalise_13a(t.rstrip()) for t in texts])
+    return _split_batch(_split_13a(joined), len(texts))
+
+
+def tokenize_13a_chunk(chunk: str) -> list[str]:
+    """Tokenise a chunk that ends at a safe cut and is followed by more text.
+
+    Unlike :func:`tokenize_13a` this does not ``rstrip``: trailing whitespace of an inner chunk
+    is not trailing whitespace of the segment (it may complete a "-\\n" rewrite, for example).
+
+    Args:
+        chunk: Raw text between two safe cuts (or from the start to a safe cut).
+
+    Returns:
+        The tokens the chunk contributes to the whole segment.
+    """
+    word = chunk.rstrip()
+    # Trailing whitespace after a plain word cannot take part in any rewrite.
+    if _13A_PLAIN.fullmatch(word):
+        return [word]
+    return _split_13a(_normalise_13a(chunk))
+
+
+# --------------------------------------------------------------------------------------------
+# rouge-score
+# --------------------------------------------------------------------------------------------
+
+# rouge-score lowercases, turns every run of non [a-z0-9] characters into a space and splits;
+# finding the alphanumeric runs directly yields the same tokens without the empty strings.
+_ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
+_ROUGE_VALID = re.compile(r"[a-z0-9]+")
+
+_STEM_CACHE: dict[str, str] = {}
+_STEM_CACHE_LIMIT = 500_000
+_stem_word: Callable[[str], str] | None = None
+
+
+def _porter() -> Callable[[str], str]:
+    """Create the nltk Porter stemmer on first use (importing nltk costs ~0.3 s)."""
+    global _stem_word
+    if _stem_word is None:
+        from nltk.stem.porter import PorterStemmer
+
+        _stem_word = PorterStemmer().stem
+    return _stem_word
+
+
+def _stem_uncached(token: str) -> str:
+    # rouge-score only stems tokens longer than 3 characters and then drops anything that is
+    # no longer a valid [a-z0-9]+ token; "" marks such a dropped token in the cache.
+    if len(token) <= 3:
+        return token
+    stem = _porter()(token)
+    return stem if _ROUGE_VALID.fullmatch(stem) else ""
+
+
+def stem_tokens(tokens: list[str]) -> list[str]:
+    """Map raw rouge tokens to their (cached) Porter stems, dropping invalid stems.
+
+    Args:
+        tokens: Lowercase ``[a-z0-9]+`` tokens.
+
+    Returns:
+        Stemmed tokens, as rouge-score's ``DefaultTokenizer(use_stemmer=True)`` yields them.
+    """
+    cache = _STEM_CACHE
+    try:
+        stems = list(map(cache.__getitem__, tokens))
+    except KeyError:
+        if len(cache) > _STEM_CACHE_LIMIT:
+            cache.clear()
+        for tok in tokens:
+            if tok not in cache:
+                cache[tok] = _stem_uncached(tok)
+        stems = list(map(cache.__getitem__, tokens))
+    if "" in stems:
+        stems = [s for s in stems if s]
+    return stems
+
+
+def tokenize_rouge(text: str, stem: bool) -> list[str]:
+    """Tokenise like rouge-score's default tokenizer.
+
+    Args:
+        text: Text to tokenise.
+        stem: Whether to apply the Porter stemmer to tokens longer than 3 characters.
+
+    Returns:
+        The token list.
+    """
+    tokens = _ROUGE_TOKEN.findall(text.lower())
+    return stem_tokens(tokens) if stem else tokens
+
+
+_ROUGE_TOKEN_OR_SEP = re.compile(r"[a-z0-9]+|\x00")
+
+
+def tokenize_rouge_many(texts: list[str], stem: bool) -> list[list[str]]:
+    """:func:`tokenize_rouge` of many texts with one lowercase/regex pass over all of them."""
+    if len(texts) < 2 or any(_BATCH_SEP in t for t in texts):
+        return [tokenize_rouge(t, stem) for t in texts]
+    joined = f" {_BATCH_SEP} ".join(texts).lower()
+    parts = _split_batch(_ROUGE_TOKEN_OR_SEP.findall(joined), len(texts))
+    return [stem_tokens(p) for p in parts] if stem else parts
+
+
+# --------------------------------------------------------------------------------------------
+# SQuAD normalisation (token F1)
+# --------------------------------------------------------------------------------------------
+
+_PUNCT_DELETE = {ord(ch): None for ch in string.punctuation}
+_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+
+
+def tokenize_squad(text: str) -> list[str]:
+    """SQuAD answer normalisation: lowercase, delete punctuation, drop articles, split.
+
+    Punctuation is deleted rather than replaced by a space ("don't" -> "dont"), and articles are
+    removed as regex words after that, exactly as the official SQuAD evaluation script does.
+
+    Args:
+        text: Text to normalise.
+
+    Returns:
+        The normalised tokens.
+    """
+    return _ARTICLES.sub(" ", text.lower().translate(_PUNCT_DELETE)).split()

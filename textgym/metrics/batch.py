@@ -1,0 +1,163 @@
+"""Batched entry points: score many (hypothesis, references) pairs in one call.
+
+Results equal calling the single-pair function on each pair. The batch versions validate once,
+share the per-reference caches, and process each distinct reference set once (vector envs
+typically score several candidates against the same references).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from ._tokenize import tokenize_13a_many, tokenize_rouge_many
+from ._validate import check_hypotheses, check_references_list
+from .bleu import bleu_from_stats, bleu_ref_stats, segment_stats
+from .chrf import sentence_chrf
+from .f1 import token_f1
+from .rouge import check_variant, rouge_ref, score_variant
+from .ter import sentence_ter
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def _empty(n: int) -> np.ndarray:
+    # numpy is imported on first batch call only, keeping `import textgym.metrics` light.
+    import numpy
+
+    return numpy.empty(n, dtype=numpy.float64)
+
+
+def _collect(values, n: int) -> np.ndarray:
+    import numpy
+
+    return numpy.fromiter(values, dtype=numpy.float64, count=n)
+
+
+def _prepare(hypotheses: Sequence[str], references_list: Sequence[Sequence[str]]):
+    hyps = check_hypotheses(hypotheses)
+    return hyps, check_references_list(references_list, len(hyps))
+
+
+def sentence_bleu_batch(
+    hypotheses: Sequence[str], references_list: Sequence[Sequence[str]]
+) -> np.ndarray:
+    """Sentence BLEU of each hypothesis against its own references.
+
+    Args:
+        hypotheses: N hypothesis strings.
+        references_list: N sequences of reference strings, one per hypothesis.
+
+    Returns:
+        float64 array of N BLEU scores (0-100), equal to :func:`sentence_bleu` per pair.
+
+    Raises:
+        TypeError: On non-string hypotheses or malformed references.
+        ValueError: If the two lengths differ or a reference set is empty.
+    """
+    hyps, refs_list = _prepare(hypotheses, references_list)
+    out = _empty(len(hyps))
+    for i, (tokens, refs) in enumerate(zip(tokenize_13a_many(hyps), refs_list, strict=True)):
+        stats = segment_stats(tokens, bleu_ref_stats(refs))
+        out[i] = bleu_from_stats(stats[2:6], stats[6:10], stats[0], stats[1])
+    return out
+
+
+def sentence_chrf_batch(
+    hypotheses: Sequence[str], references_list: Sequence[Sequence[str]], word_order: int = 0
+) -> np.ndarray:
+    """chrF / chrF++ per pair (see :func:`sentence_chrf`); returns a float64 array."""
+    hyps, refs_list = _prepare(hypotheses, references_list)
+    scores = (sentence_chrf(h, r, word_order) for h, r in zip(hyps, refs_list, strict=True))
+    return _collect(scores, len(hyps))
+
+
+def sentence_ter_batch(
+    hypotheses: Sequence[str], references_list: Sequence[Sequence[str]]
+) -> np.ndarray:
+    """TER per pair (see :func:`sentence_ter`); returns a float64 array."""
+    hyps, refs_list = _prepare(hypotheses, references_list)
+    return _collect((sentence_ter(h, r) for h, r in zip(hyps, refs_list, strict=False)), len(hyps))
+
+
+def rouge_batch(
+    hypotheses: Sequence[str],
+    references_list: Sequence[Sequence[str]],
+    variant: str = "rougeL",
+    stem: bool = True,
+) -> np.ndarray:
+    """ROUGE F-measure per pair (see :func:`rouge`); returns a float64 array."""
+    check_variant(variant)
+    hyps, refs_list = _prepare(hypotheses, references_list)
+    out = _empty(len(hyps))
+    if variant == "rougeLsum":
+        token_lists: list[list[str]] = [[] for _ in hyps]
+    else:
+        token_lists = tokenize_rouge_many(hyps, stem)
+    for i, (hyp, refs, tokens) in enumerate(zip(hyps, refs_list, token_lists, strict=True)):
+        cache: dict = {}
+        out[i] = max(
+            score_variant(variant, tokens, hyp, rouge_ref(ref, stem), stem, cache) for ref in refs
+        )
+    return out
+
+
+def token_f1_batch(
+    hypotheses: Sequence[str], references_list: Sequence[Sequence[str]]
+) -> np.ndarray:
+    """SQuAD token F1 per pair (see :func:`token_f1`); returns a float64 array."""
+    hyps, refs_list = _prepare(hypotheses, references_list)
+    return _collect((token_f1(h, r) for h, r in zip(hyps, refs_list, strict=False)), len(hyps))
+
+
+_BATCH: dict[str, Callable[..., np.ndarray]] = {
+    "bleu": sentence_bleu_batch,
+    "chrf": sentence_chrf_batch,
+    "chrf++": lambda h, r: sentence_chrf_batch(h, r, word_order=2),
+    "ter": sentence_ter_batch,
+    "token_f1": token_f1_batch,
+    "f1": token_f1_batch,
+}
+
+
+def score_batch(
+    metric_name: str,
+    hypotheses: Sequence[str],
+    references_list: Sequence[Sequence[str]],
+    **kwargs,
+) -> np.ndarray:
+    """Score N pairs with a metric chosen by name.
+
+    Args:
+        metric_name: "bleu", "chrf", "chrf++", "ter", "token_f1" (alias "f1") or a ROUGE
+            variant ("rouge1".."rouge9", "rougeL", "rougeLsum").
+        hypotheses: N hypothesis strings.
+        references_list: N sequences of reference strings.
+        **kwargs: Metric options (``word_order`` for chrF, ``stem`` for ROUGE).
+
+    Returns:
+        float64 array of N scores on the metric's own scale.
+
+    Raises:
+        ValueError: On an unknown metric name (and the per-metric argument errors).
+    """
+    fn = _BATCH.get(metric_name)
+    if fn is not None:
+        return fn(hypotheses, references_list, **kwargs)
+    if isinstance(metric_name, str) and metric_name.startswith("rouge"):
+        return rouge_batch(hypotheses, references_list, variant=metric_name, **kwargs)
+    raise ValueError(
+        f"unknown metric {metric_name!r}; valid: {sorted(_BATCH)} or a ROUGE variant "
+        "(rouge1..rouge9, rougeL, rougeLsum)"
+    )
+
+
+__all__ = [
+    "rouge_batch",
+    "score_batch",
+    "sentence_bleu_batch",
+    "sentence_chrf_batch",
+    "sentence_ter_batch",
+    "token_f1_batch",
+]

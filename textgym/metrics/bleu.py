@@ -1,0 +1,222 @@
+"""Sentence and corpus BLEU, numerically identical to sacrebleu 2.x with default settings.
+
+Defaults reproduced: 13a tokenisation, mixed case, max order 4, "exp" smoothing (the NIST
+mteval smoothing), effective order for sentence BLEU, brevity penalty against the closest
+reference length with ties resolved towards the shorter reference.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import NamedTuple
+
+from ._tokenize import tokenize_13a
+from ._validate import check_hypotheses, check_hypothesis, check_references
+
+MAX_ORDER = 4
+
+# sacrebleu floors log(0) to this value instead of raising; it only matters for corpus BLEU
+# where an order without any hypothesis n-gram keeps a zero precision.
+_LOG_ZERO = -9999999999
+
+
+class BleuRefStats(NamedTuple):
+    """Pre-computed statistics of one reference set.
+
+    Attributes:
+        ngrams: Per order (index 0 = unigrams), n-gram -> max count over the references.
+            Unigram keys are plain token strings, higher orders are tuples of tokens.
+        lengths: Token length of each reference.
+    """
+
+    ngrams: tuple[dict, ...]
+    lengths: tuple[int, ...]
+
+
+def hyp_ngram_counts(tokens: list[str]) -> list[Counter]:
+    """Count the 1..4-grams of a token list (unigrams as strings, others as tuples)."""
+    counts = [Counter(tokens)]
+    for n in range(2, MAX_ORDER + 1):
+        counts.append(Counter(zip(*[tokens[k:] for k in range(n)], strict=False)))
+    return counts
+
+
+@lru_cache(maxsize=8192)
+def bleu_ref_stats(references: tuple[str, ...]) -> BleuRefStats:
+    """Tokenise references once and merge their n-gram counts (max over references).
+
+    Cached because RL episodes and evaluation loops score many hypotheses against the same
+    reference set; the returned object must be treated as read-only.
+    """
+    merged: list[dict] = [{} for _ in range(MAX_ORDER)]
+    lengths = []
+    for ref in references:
+        tokens = tokenize_13a(ref)
+        lengths.append(len(tokens))
+        for table, counts in zip(merged, hyp_ngram_counts(tokens), strict=False):
+            if not table:
+                table.update(counts)
+                continue
+            for gram, count in counts.items():
+                if count > table.get(gram, 0):
+                    table[gram] = count
+    return BleuRefStats(tuple(merged), tuple(lengths))
+
+
+def closest_ref_length(hyp_len: int, ref_lengths: Sequence[int]) -> int:
+    """Reference length closest to ``hyp_len``; on a tie the shorter one wins."""
+    best_len = ref_lengths[0]
+    best_diff = abs(hyp_len - best_len)
+    for length in ref_lengths[1:]:
+        diff = abs(hyp_len - length)
+        if diff < best_diff or (diff == best_diff and length < best_len):
+            best_diff, best_len = diff, length
+    return best_len
+
+
+def clipped_matches(hyp: dict, ref: dict) -> int:
+    """Sum over shared keys of min(hyp count, ref count), with the loop kept in C."""
+    common = hyp.keys() & ref.keys()
+    if not common:
+        return 0
+    return sum(map(min, map(hyp.__getitem__, common), map(ref.__getitem__, common)))
+
+
+def bleu_from_stats(
+    correct: Sequence[int],
+    total: Sequence[int],
+    sys_len: int,
+    ref_len: int,
+    effective_order: bool = True,
+) -> float:
+    """BLEU (0-100) from sufficient statistics with sacrebleu's "exp" smoothing.
+
+    Args:
+        correct: Clipped n-gram matches per order.
+        total: Hypothesis n-gram counts per order.
+        sys_len: Hypothesis length in tokens.
+        ref_len: Effective reference length.
+        effective_order: Average only over orders that have hypothesis n-grams (sentence BLEU).
+
+    Returns:
+        The BLEU score on a 0-100 scale.
+    """
+    if not any(correct):
+        return 0.0
+    bp = 1.0
+    if sys_len < ref_len:
+        bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
+    log_sum = 0.0
+    smooth = 1.0
+    order = MAX_ORDER
+    for n in range(MAX_ORDER):
+        tot = total[n]
+        if tot <= 0:
+            if effective_order:
+                order = n
+            else:
+                # Remaining precisions stay 0 and contribute the floored log.
+                log_sum += _LOG_ZERO * (MAX_ORDER - n)
+            break
+        cor = correct[n]
+        if cor == 0:
+            # NIST smoothing: the k-th zero-match order gets precision 1 / (2^k * total).
+            smooth *= 2
+            log_sum += math.log(100.0 / (smooth * tot))
+        else:
+            log_sum += math.log(100.0 * cor / tot)
+    return bp * math.exp(log_sum / order)
+
+
+def _clipped_hits(grams, ref: dict) -> int:
+    """Sum over distinct n-grams of min(hypothesis count, reference count).
+
+    Only n-grams present in the reference matter; when none of those repeats (the usual
+    case) each contributes exactly one, so the Counter is only built for repeated hits.
+    """
+    hits = list(filter(ref.__contains__, grams))
+    if len(set(hits)) == len(hits):
+        return len(hits)
+    counts = Counter(hits)
+    return sum(map(min, counts.values(), map(ref.__getitem__, counts)))
+
+
+def segment_stats(tokens: list[str], refs: BleuRefStats) -> list[int]:
+    """Sufficient statistics ``[sys_len, ref_len, correct*4, total*4]`` of one segment."""
+    hyp_len = len(tokens)
+    t1, t2, t3 = tokens[1:], tokens[2:], tokens[3:]
+    r1, r2, r3, r4 = refs.ngrams
+    correct = [
+        _clipped_hits(tokens, r1),
+        _clipped_hits(zip(tokens, t1, strict=False), r2),
+        _clipped_hits(zip(tokens, t1, t2, strict=False), r3),
+        _clipped_hits(zip(tokens, t1, t2, t3, strict=False), r4),
+    ]
+    total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
+    return [hyp_len, closest_ref_length(hyp_len, refs.lengths), *correct, *total]
+
+
+def sentence_bleu(hypothesis: str, references: Sequence[str]) -> float:
+    """Sentence-level BLEU, equal to ``sacrebleu.sentence_bleu(hypothesis, references).score``.
+
+    Args:
+        hypothesis: The system output.
+        references: One or more reference strings.
+
+    Returns:
+        BLEU on a 0-100 scale.
+
+    Raises:
+        TypeError: If ``hypothesis`` is not a str or ``references`` is not a sequence of str.
+        ValueError: If ``references`` is empty.
+    """
+    check_hypothesis(hypothesis)
+    refs = bleu_ref_stats(check_references(references))
+    stats = segment_stats(tokenize_13a(hypothesis), refs)
+    return bleu_from_stats(stats[2:6], stats[6:10], stats[0], stats[1], effective_order=True)
+
+
+def corpus_bleu(hypotheses: Sequence[str], reference_streams: Sequence[Sequence[str]]) -> float:
+    """Corpus BLEU, equal to ``sacrebleu.corpus_bleu(hypotheses, reference_streams).score``.
+
+    Args:
+        hypotheses: One system output per segment.
+        reference_streams: A list of reference streams; each stream holds exactly one reference
+            per hypothesis (sacrebleu's layout: ``[[ref1_seg1, ref1_seg2], [ref2_seg1, ...]]``).
+
+    Returns:
+        Corpus BLEU on a 0-100 scale (no effective order, as in sacrebleu's corpus default).
+
+    Raises:
+        TypeError: On non-string hypotheses or malformed reference streams.
+        ValueError: If there are no hypotheses or no streams, or a stream's length differs
+            from the number of hypotheses (sacrebleu would silently truncate).
+    """
+    hyps = check_hypotheses(hypotheses)
+    if not hyps:
+        raise ValueError("`hypotheses` must contain at least one hypothesis string")
+    if isinstance(reference_streams, str) or not isinstance(reference_streams, Sequence):
+        raise TypeError(
+            "`reference_streams` must be a sequence of reference streams (each a sequence of "
+            f"str, one per hypothesis), got {type(reference_streams).__name__}"
+        )
+    if not reference_streams:
+        raise ValueError("`reference_streams` must contain at least one reference stream")
+    streams = []
+    for k, stream in enumerate(reference_streams):
+        stream = check_hypotheses(stream, f"reference_streams[{k}]")
+        if len(stream) != len(hyps):
+            raise ValueError(
+                f"`reference_streams[{k}]` has {len(stream)} references but there are "
+                f"{len(hyps)} hypotheses; each stream needs one reference per hypothesis"
+            )
+        streams.append(stream)
+    totals = [0] * (2 + 2 * MAX_ORDER)
+    for i, hyp in enumerate(hyps):
+        refs = bleu_ref_stats(tuple(stream[i] for stream in streams))
+        for k, value in enumerate(segment_stats(tokenize_13a(hyp), refs)):
+            totals[k] += value
+    return bleu_from_stats(totals[2:6], totals[6:10], totals[0], totals[1], effective_order=False)

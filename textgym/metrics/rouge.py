@@ -1,0 +1,269 @@
+"""ROUGE-N, ROUGE-L and ROUGE-Lsum F-measures, identical to rouge-score's ``score_multi``.
+
+rouge-score re-tokenises and re-stems both texts on every call and fills an O(m*n) Python LCS
+table. Here reference tokens, n-gram counts and LCS bit masks are cached per reference, stems
+are cached per word, and the LCS length uses the bit-parallel algorithm of Allison & Dix /
+Hyyro, where one Python big-int step processes a whole DP row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+from ._tokenize import tokenize_rouge
+from ._validate import check_hypothesis, check_references
+from .bleu import clipped_matches
+
+_VARIANT = re.compile(r"rouge([1-9])|rougeL|rougeLsum")
+VALID_VARIANTS = "rouge1..rouge9, rougeL, rougeLsum"
+
+
+def check_variant(variant: object) -> str:
+    """Return ``variant`` if it names a supported ROUGE type, else raise ``ValueError``."""
+    if not isinstance(variant, str) or not _VARIANT.fullmatch(variant):
+        raise ValueError(f"unknown ROUGE variant {variant!r}; valid variants: {VALID_VARIANTS}")
+    return variant
+
+
+def fmeasure(precision: float, recall: float) -> float:
+    """Harmonic mean, 0 when both are 0 (rouge-score's ``scoring.fmeasure``)."""
+    if precision + recall > 0:
+        return 2 * precision * recall / (precision + recall)
+    return 0.0
+
+
+def ngram_counter(tokens: list[str], n: int) -> Counter:
+    """Counts of the n-grams of ``tokens`` (unigrams as str, others as tuples)."""
+    if n == 1:
+        return Counter(tokens)
+    return Counter(zip(*[tokens[k:] for k in range(n)], strict=False))
+
+
+def lcs_masks(tokens: Sequence[str]) -> dict[str, int]:
+    """Bit mask per token type with bit i set where ``tokens[i]`` is that type."""
+    masks: dict[str, int] = {}
+    for i, tok in enumerate(tokens):
+        masks[tok] = masks.get(tok, 0) | (1 << i)
+    return masks
+
+
+def lcs_state_step(state: int, token: str, masks: dict[str, int], full: int) -> int:
+    """Advance the bit-parallel LCS row vector by one token of the other sequence.
+
+    Zero bits of ``state`` (within ``full``) count the LCS length so far.
+    """
+    match = masks.get(token)
+    if match is None:
+        return state
+    u = state & match
+    return ((state + u) | (state - u)) & full
+
+
+def lcs_length(masks: dict[str, int], ref_len: int, tokens: Iterable[str]) -> int:
+    """Length of the longest common subsequence of the masked reference and ``tokens``."""
+    full = (1 << ref_len) - 1
+    state = full
+    get = masks.get
+    for tok in tokens:
+        match = get(tok)
+        if match is not None:
+            u = state & match
+            state = ((state + u) | (state - u)) & full
+    return ref_len - state.bit_count()
+
+
+class RougeRef:
+    """Cached per-reference data: tokens, lazily built n-gram counts and LCS masks."""
+
+    __slots__ = ("tokens", "_ngrams", "_masks", "_sentences")
+
+    def __init__(self, text: str, stem: bool):
+        self.tokens = tokenize_rouge(text, stem)
+        self._ngrams: dict[int, Counter] = {}
+        self._masks: dict[str, int] | None = None
+        # rougeLsum treats each non-empty line as a sentence.
+        self._sentences = [tokenize_rouge(s, stem) for s in text.split("\n") if s]
+
+    def ngrams(self, n: int) -> Counter:
+        """N-gram counts of the reference (built on first request)."""
+        counts = self._ngrams.get(n)
+        if counts is None:
+            counts = self._ngrams[n] = ngram_counter(self.tokens, n)
+        return counts
+
+    @property
+    def masks(self) -> dict[str, int]:
+        """Bit masks for the bit-parallel LCS (built on first request)."""
+        if self._masks is None:
+            self._masks = lcs_masks(self.tokens)
+        return self._masks
+
+    @property
+    def sentences(self) -> list[list[str]]:
+        """Token lists of the reference's newline-separated sentences (for rougeLsum)."""
+        return self._sentences
+
+
+@lru_cache(maxsize=16384)
+def rouge_ref(text: str, stem: bool) -> RougeRef:
+    """Cached :class:`RougeRef` of one reference string (read-only)."""
+    return RougeRef(text, stem)
+
+
+def score_ngrams(hyp: Counter, ref: Counter, hyp_total: int, ref_total: int) -> float:
+    """ROUGE-N F-measure from n-gram counts."""
+    overlap = clipped_matches(hyp, ref)
+    return fmeasure(overlap / max(hyp_total, 1), overlap / max(ref_total, 1))
+
+
+def score_lcs(lcs: int, hyp_len: int, ref_len: int) -> float:
+    """ROUGE-L F-measure from the LCS length; 0 when either side has no tokens."""
+    if not hyp_len or not ref_len:
+        return 0.0
+    return fmeasure(lcs / hyp_len, lcs / ref_len)
+
+
+def _lcs_indices(ref: list[str], hyp: list[str]) -> list[int]:
+    """Indices into ``ref`` of one LCS, chosen with rouge-score's backtracking tie rule.
+
+    The union-LCS of ROUGE-Lsum depends on *which* LCS is found, so the table and the
+    backtracking order (prefer moving along ``hyp`` only when strictly better) must match.
+    """
+    rows, cols = len(ref), len(hyp)
+    table = [[0] * (cols + 1) for _ in range(rows + 1)]
+    for i in range(1, rows + 1):
+        above, row, tok = table[i - 1], table[i], ref[i - 1]
+        for j in range(1, cols + 1):
+            if tok == hyp[j - 1]:
+                row[j] = above[j - 1] + 1
+            else:
+                left, up = row[j - 1], above[j]
+                row[j] = left if left > up else up
+    picked: list[int] = []
+    i, j = rows, cols
+    while i > 0 and j > 0:
+        if ref[i - 1] == hyp[j - 1]:
+            picked.append(i - 1)
+            i -= 1
+            j -= 1
+        elif table[i][j - 1] > table[i - 1][j]:
+            j -= 1
+        else:
+            i -= 1
+    picked.reverse()
+    return picked
+
+
+def score_lsum(ref_sents: list[list[str]], hyp_sents: list[list[str]]) -> float:
+    """Summary-level ROUGE-Lsum F-measure (union LCS with per-token hit budgets)."""
+    if not ref_sents or not hyp_sents:
+        return 0.0
+    ref_total = sum(map(len, ref_sents))
+    hyp_total = sum(map(len, hyp_sents))
+    if not ref_total or not hyp_total:
+        return 0.0
+    ref_budget: Counter = Counter()
+    hyp_budget: Counter = Counter()
+    for sent in ref_sents:
+        ref_budget.update(sent)
+    for sent in hyp_sents:
+        hyp_budget.update(sent)
+    hits = 0
+    for ref in ref_sents:
+        union: set[int] = set()
+        for hyp in hyp_sents:
+            union.update(_lcs_indices(ref, hyp))
+        for idx in sorted(union):
+            tok = ref[idx]
+            # A token can only be credited as often as it occurs on both sides overall.
+            if hyp_budget[tok] > 0 and ref_budget[tok] > 0:
+                hits += 1
+                hyp_budget[tok] -= 1
+                ref_budget[tok] -= 1
+    return fmeasure(hits / hyp_total, hits / ref_total)
+
+
+def score_variant(
+    variant: str, hyp_tokens: list[str], hyp_text: str, ref: RougeRef, stem: bool, cache: dict
+) -> float:
+    """F-measure of one variant against one reference; ``cache`` shares hyp-side work."""
+    if variant == "rougeL":
+        return score_lcs(
+            lcs_length(ref.masks, len(ref.tokens), hyp_tokens), len(hyp_tokens), len(ref.tokens)
+        )
+    if variant == "rougeLsum":
+        sents = cache.get("sents")
+        if sents is None:
+            sents = cache["sents"] = [tokenize_rouge(s, stem) for s in hyp_text.split("\n") if s]
+        return score_lsum(ref.sentences, sents)
+    n = int(variant[5:])
+    counts = cache.get(n)
+    if counts is None:
+        counts = cache[n] = ngram_counter(hyp_tokens, n)
+    return score_ngrams(
+        counts, ref.ngrams(n), max(0, len(hyp_tokens) - n + 1), max(0, len(ref.tokens) - n + 1)
+    )
+
+
+def rouge_scores(
+    hypothesis: str,
+    references: Sequence[str],
+    variants: Sequence[str] = ("rouge1", "rouge2", "rougeL"),
+    stem: bool = True,
+) -> dict[str, float]:
+    """Several ROUGE F-measures at once, sharing tokenisation of the hypothesis.
+
+    Each variant is maximised over the references independently, like rouge-score's
+    ``RougeScorer(variants, use_stemmer=stem).score_multi(references, hypothesis)``.
+
+    Args:
+        hypothesis: The system output.
+        references: One or more reference strings.
+        variants: ROUGE types among rouge1..rouge9, rougeL, rougeLsum.
+        stem: Apply the Porter stemmer to tokens longer than 3 characters.
+
+    Returns:
+        Mapping variant -> F-measure in [0, 1].
+
+    Raises:
+        TypeError: On a non-string hypothesis or malformed references.
+        ValueError: On empty references or an unknown variant.
+    """
+    check_hypothesis(hypothesis)
+    refs = check_references(references)
+    if isinstance(variants, str):
+        variants = (variants,)
+    for variant in variants:
+        check_variant(variant)
+    ref_data = [rouge_ref(ref, stem) for ref in refs]
+    need_tokens = any(v != "rougeLsum" for v in variants)
+    hyp_tokens = tokenize_rouge(hypothesis, stem) if need_tokens else []
+    cache: dict = {}
+    return {
+        v: max(score_variant(v, hyp_tokens, hypothesis, r, stem, cache) for r in ref_data)
+        for v in variants
+    }
+
+
+def rouge(
+    hypothesis: str, references: Sequence[str], variant: str = "rougeL", stem: bool = True
+) -> float:
+    """One ROUGE F-measure, equal to rouge-score's ``score_multi(...)[variant].fmeasure``.
+
+    Args:
+        hypothesis: The system output.
+        references: One or more reference strings; the best F-measure counts.
+        variant: rouge1..rouge9, rougeL or rougeLsum (newline-separated sentences).
+        stem: Apply the Porter stemmer to tokens longer than 3 characters.
+
+    Returns:
+        The F-measure in [0, 1].
+
+    Raises:
+        TypeError: On a non-string hypothesis or malformed references.
+        ValueError: On empty references or an unknown variant.
+    """
+    return rouge_scores(hypothesis, references, (check_variant(variant),), stem)[variant]
