@@ -99,7 +99,8 @@ class WordTokenizer:
 
     def encode(self, text: str) -> list[int]:
         """Ids of the words and punctuation marks of ``text``; unknown ones map to ``unk_id``."""
-        return [self._index.get(token, self.unk_id) for token in split_tokens(text)]
+        index, unk = self._index, self.unk_id
+        return [index.get(token, unk) for token in split_tokens(text)]
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids``. PAD and EOS produce nothing; ``<unk>`` is written out."""
