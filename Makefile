@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # so that no bare `torch` requirement pulls several GB of CUDA wheels.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install run test test-slow lint format bench clean
+.PHONY: install run test test-slow lint bench bench-lm clean
 
 install: $(STAMP)
 
@@ -32,6 +32,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/metrics.py
+	$(PY) benchmarks/throughput.py
+
+bench-lm: $(STAMP)
+	$(PY) benchmarks/lm_throughput.py
+	$(PY) benchmarks/lm_learning.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

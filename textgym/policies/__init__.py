@@ -7,4 +7,7 @@ when they are imported themselves, so the environments stay light.
   ``policy_kwargs()`` for the one-liner
   ``PPO("MultiInputPolicy", env, policy_kwargs=textgym.policies.sb3.policy_kwargs())``
   (needs ``pip install "textgym[sb3]"``).
+- :mod:`textgym.policies.lm`: an actor-critic around any Hugging Face causal LM or
+  encoder-decoder, with KV-cached batched stepping, sampling controls and a frozen or LoRA
+  reference policy (needs ``pip install "textgym[lm]"``); trained by :mod:`textgym.algos`.
 """

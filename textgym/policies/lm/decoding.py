@@ -83,6 +83,23 @@ def entropy(log_probs: torch.Tensor) -> torch.Tensor:
     return -torch.where(probs > 0, probs * log_probs, 0.0).sum(dim=-1)
 
 
+def left_align(
+    ids: torch.Tensor, mask: torch.Tensor, pad_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shift each right-padded row so its tokens end in the last column (padding first)."""
+    width = ids.shape[1]
+    lengths = mask.sum(dim=1, keepdim=True)
+    source = torch.arange(width, device=ids.device) - (width - lengths)
+    valid = source >= 0
+    aligned = torch.gather(ids, 1, source.clamp(min=0))
+    return torch.where(valid, aligned, pad_id), valid.to(mask.dtype)
+
+
+def positions(mask: torch.Tensor) -> torch.Tensor:
+    """Position ids counted from each row's first real token (padding gets 0)."""
+    return (mask.long().cumsum(dim=1) - 1).clamp(min=0)
+
+
 @dataclass
 class DecodeState:
     """What a batch of episodes being decoded needs between steps.
@@ -113,8 +130,6 @@ def start(
     policy: LMActorCritic, prompt_ids: torch.Tensor, prompt_mask: torch.Tensor, *, use_cache: bool
 ) -> tuple[DecodeState, torch.Tensor, torch.Tensor]:
     """See :meth:`LMActorCritic.start`."""
-    from textgym.policies.lm.model import left_align, positions
-
     model = policy.model
     with policy.autocast():
         if policy.is_encoder_decoder:
@@ -133,6 +148,7 @@ def start(
             position_ids=positions(mask),
             use_cache=use_cache,
             output_hidden_states=True,
+            **_last_logits_only(policy),
         )
     state = DecodeState(
         use_cache,
@@ -149,8 +165,6 @@ def advance(
     policy: LMActorCritic, state: DecodeState, tokens: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """See :meth:`LMActorCritic.advance`."""
-    from textgym.policies.lm.model import positions
-
     column = tokens.reshape(-1, 1).to(state.tokens.device)
     state.tokens = torch.cat([state.tokens, column], dim=1)
     with policy.autocast():
@@ -175,9 +189,16 @@ def advance(
                 position_ids=positions(state.mask),
                 use_cache=False,
                 output_hidden_states=True,
+                **_last_logits_only(policy),
             )
     state.next_position = state.next_position + 1
     return _heads(policy, out.logits[:, -1], out.hidden_states[-1][:, -1])
+
+
+def _last_logits_only(policy: LMActorCritic) -> dict[str, int]:
+    # Only the last position's logits are used: skip the LM head on the others when the
+    # model allows it (a (N, S, V) tensor at every step otherwise).
+    return {"logits_to_keep": 1} if policy.keeps_logits else {}
 
 
 def _decoder_step(

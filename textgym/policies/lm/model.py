@@ -15,11 +15,11 @@ try:
     from torch import nn
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
-        "textgym.policies.lm needs torch and transformers: pip install \"textgym[lm]\" "
+        'textgym.policies.lm needs torch and transformers: pip install "textgym[lm]" '
         "(install a CPU build of torch first on machines without CUDA)"
     ) from error
 
-from textgym.policies.lm.decoding import DecodeState, advance, start
+from textgym.policies.lm.decoding import DecodeState, advance, left_align, positions, start
 
 REFERENCE_KINDS = ("frozen", "lora", None)
 
@@ -193,7 +193,7 @@ class LMActorCritic(nn.Module):
         self.bf16 = self.device_.type == "cuda" if bf16 is None else bool(bf16)
         self.to(self.device_)
         forward = (model.get_base_model() if _is_peft(model) else model).forward
-        self._keeps_logits = "logits_to_keep" in inspect.signature(forward).parameters
+        self.keeps_logits = "logits_to_keep" in inspect.signature(forward).parameters
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -224,6 +224,13 @@ class LMActorCritic(nn.Module):
         if self.reference_kind == "frozen":
             self.reference = self._frozen_copy().to(self.device_)
 
+    def train(self, mode: bool = True) -> LMActorCritic:
+        """Set training mode; the frozen reference always stays in eval mode (no dropout)."""
+        super().train(mode)
+        if self.reference is not None:
+            self.reference.eval()
+        return self
+
     @property
     def device(self) -> torch.device:
         return self.device_
@@ -234,14 +241,12 @@ class LMActorCritic(nn.Module):
 
     def memory_report(self) -> dict[str, int]:
         """Parameter counts: trainable, frozen reference copy, value head."""
-        count = sum  # readable below
+        reference = self.reference.parameters() if self.reference is not None else ()
         return {
-            "trainable_params": count(p.numel() for p in self.trainable_parameters()),
-            "model_params": count(p.numel() for p in self.model.parameters()),
-            "reference_params": count(p.numel() for p in self.reference.parameters())
-            if self.reference is not None
-            else 0,
-            "value_head_params": count(p.numel() for p in self.value_head.parameters()),
+            "trainable_params": sum(p.numel() for p in self.trainable_parameters()),
+            "model_params": sum(p.numel() for p in self.model.parameters()),
+            "reference_params": sum(p.numel() for p in reference),
+            "value_head_params": sum(p.numel() for p in self.value_head.parameters()),
         }
 
     # ------------------------------------------------------------------ forward passes
@@ -287,8 +292,9 @@ class LMActorCritic(nn.Module):
         """
         if reference:
             with torch.no_grad(), self._reference_model() as ref:
-                logits, _ = self._teacher_forced(ref, prompt_ids, prompt_mask, actions,
-                                                 action_mask, need_hidden=False)
+                logits, _ = self._teacher_forced(
+                    ref, prompt_ids, prompt_mask, actions, action_mask, need_hidden=False
+                )
             return logits, None
         logits, hidden = self._teacher_forced(
             self.model, prompt_ids, prompt_mask, actions, action_mask, need_hidden=with_values
@@ -323,7 +329,7 @@ class LMActorCritic(nn.Module):
                 ids, mask = left_align(prompt_ids, prompt_mask, self.pad_id)
                 ids = torch.cat([ids, actions], dim=1)
                 mask = torch.cat([mask, action_mask.to(mask.dtype)], dim=1)
-                keep = {"logits_to_keep": steps + 1} if self._keeps_logits else {}
+                keep = {"logits_to_keep": steps + 1} if self.keeps_logits else {}
                 out = model(
                     input_ids=ids,
                     attention_mask=mask,
@@ -355,23 +361,6 @@ class LMActorCritic(nn.Module):
         return advance(self, state, tokens)
 
 
-def left_align(
-    ids: torch.Tensor, mask: torch.Tensor, pad_id: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Move right-padded rows to the right end (padding first), keeping their order."""
-    width = ids.shape[1]
-    lengths = mask.sum(dim=1, keepdim=True)
-    source = torch.arange(width, device=ids.device) - (width - lengths)
-    valid = source >= 0
-    aligned = torch.gather(ids, 1, source.clamp(min=0))
-    return torch.where(valid, aligned, pad_id), valid.to(mask.dtype)
-
-
-def positions(mask: torch.Tensor) -> torch.Tensor:
-    """Position ids counted from each row's first real token (padding gets 0)."""
-    return (mask.long().cumsum(dim=1) - 1).clamp(min=0)
-
-
 def _hidden_size(config: Any) -> int:
     for name in ("hidden_size", "n_embd", "d_model"):
         value = getattr(config, name, None)
@@ -384,9 +373,7 @@ def _with_lora(model: Any, lora: Mapping[str, Any] | None) -> Any:
     try:
         import peft
     except ImportError as error:  # pragma: no cover - exercised only without peft
-        raise ImportError(
-            'reference="lora" needs peft: pip install "textgym[lm]"'
-        ) from error
+        raise ImportError('reference="lora" needs peft: pip install "textgym[lm]"') from error
     options: dict[str, Any] = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0}
     if model.config.model_type == "gpt2":
         # GPT-2 stores attention weights as Conv1D (in x out); peft must know to transpose.
