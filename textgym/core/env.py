@@ -21,6 +21,23 @@ _PROMPT_CACHE_SIZE = 50_000
 TruncationSide = Literal["left", "right"]
 
 
+def step_info(
+    sample: Sample, generated: str, prompt_truncated: bool, metrics: dict[str, float] | None
+) -> dict[str, Any]:
+    """The ``info`` of one env after a reset or step; the vector env builds its infos with it
+    too, which is what keeps the two identical."""
+    info: dict[str, Any] = {
+        "sample_id": sample.id,
+        "source": sample.source,
+        "references": list(sample.references),
+        "generated": generated,
+        "prompt_truncated": bool(prompt_truncated),
+    }
+    if metrics is not None:
+        info["metrics"] = dict(metrics)
+    return info
+
+
 class UnsupportedRenderModeError(ValueError, TypeError):
     """An unsupported ``render_mode``.
 
@@ -378,13 +395,4 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     def _info(self) -> dict[str, Any]:
         assert self._sample is not None
-        info: dict[str, Any] = {
-            "sample_id": self._sample.id,
-            "source": self._sample.source,
-            "references": list(self._sample.references),
-            "generated": self._text,
-            "prompt_truncated": self._prompt_truncated,
-        }
-        if self._metrics is not None:
-            info["metrics"] = dict(self._metrics)
-        return info
+        return step_info(self._sample, self._text, self._prompt_truncated, self._metrics)

@@ -10,7 +10,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from textgym.core.env import TokenMDPEnv
+from textgym.core.env import TokenMDPEnv, step_info
 from textgym.core.spaces import ID_DTYPE
 from textgym.data.sample import Sample
 from textgym.rewards.base import ScoreTracker
@@ -336,13 +336,4 @@ class TextVectorEnv(VectorEnv):
         self._refresh_text(i)
         sample = self._samples[i]
         assert sample is not None
-        info: dict[str, Any] = {
-            "sample_id": sample.id,
-            "source": sample.source,
-            "references": list(sample.references),
-            "generated": self._texts[i],
-            "prompt_truncated": bool(self._truncated_prompt[i]),
-        }
-        if self._metrics[i] is not None:
-            info["metrics"] = dict(self._metrics[i])
-        return info
+        return step_info(sample, self._texts[i], self._truncated_prompt[i], self._metrics[i])
