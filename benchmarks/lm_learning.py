@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 import textgym
+from textgym._io import atomic_write_json
 from textgym.algos import (
     PPOConfig,
     SCSTConfig,
@@ -50,7 +51,6 @@ from textgym.algos import (
     train_ppo,
     train_scst,
 )
-from textgym.algos.common import atomic_write_json
 from textgym.policies.lm import LMActorCritic, make_envs, tiny_causal_lm_config, tiny_seq2seq_config
 
 

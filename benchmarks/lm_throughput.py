@@ -26,7 +26,8 @@ from typing import Any
 
 import torch
 
-from textgym.algos.common import atomic_write_json, chosen_log_probs, masked_mean
+from textgym._io import atomic_write_json
+from textgym.algos.common import chosen_log_probs, masked_mean
 from textgym.policies.lm import (
     LMActorCritic,
     Sampling,

@@ -26,10 +26,7 @@ is shared).
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +39,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
 
 import textgym
+from textgym._io import atomic_write_json
 from textgym.policies.sb3 import policy_kwargs
 from textgym.wrappers import ActionMaskWrapper, BigramModel, fit_bigram
 
@@ -162,15 +160,6 @@ def train(env_id: str, args: Args, bigram: BigramModel, agent: str, seed: int) -
     return model
 
 
-def write_json_atomically(path: str, payload: dict[str, Any]) -> None:
-    # A crash or a reader mid-write never sees half a file: write beside it, then rename.
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", suffix=".tmp")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(payload, handle, indent=2)
-    os.replace(tmp, path)
-
-
 def markdown_table(results: dict[str, dict[str, list[float]]], seeds: list[int]) -> str:
     lines = [
         "| env | agent | mean ± std | per seed (" + ", ".join(map(str, seeds)) + ") |",
@@ -206,7 +195,7 @@ def main(argv: list[str]) -> None:
                 results[env_id][agent].append(score)
                 timings[env_id][agent].append(seconds)
                 print(f"{env_id} {agent} seed={seed}: eval/score={score:.4f} ({seconds:.0f} s)")
-                write_json_atomically(
+                atomic_write_json(
                     args.output,
                     {"args": dataclasses.asdict(args), "scores": results, "seconds": timings},
                 )

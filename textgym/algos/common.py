@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -108,23 +104,3 @@ class AdaptiveKLController:
         """Adapt to the KL per episode of the last batch."""
         error = float(np.clip(kl / self.target - 1.0, -0.2, 0.2))
         self.value *= 1.0 + error * num_episodes / self.horizon
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``: readers never
-    see a half-written file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """JSON version of :func:`atomic_write_text` (indented, sorted keys)."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

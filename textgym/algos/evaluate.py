@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from textgym import metrics as tg_metrics
-from textgym.algos.common import atomic_write_text
+from textgym._io import atomic_write_text
 from textgym.policies.lm.decoding import Sampling
 from textgym.policies.lm.model import LMActorCritic
 from textgym.policies.lm.rollout import rollout, task_of
