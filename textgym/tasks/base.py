@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import inspect
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
@@ -264,11 +265,12 @@ class TaskEnv(TokenMDPEnv):
         }
 
     def _reject(self, unexpected: Mapping[str, Any]) -> None:
+        # Read off the signature, so the list can never drift from the constructor.
         valid = [
-            "data", "tokenizer", "reward", "reward_mode", "split", "difficulty", "data_config",
-            "data_seed", "num_samples", "max_new_tokens", "max_prompt_len", "prompt_template",
-            "truncation_side", "report_metrics", "render_mode",
-        ]  # fmt: skip
+            name
+            for name, param in inspect.signature(TaskEnv.__init__).parameters.items()
+            if param.kind is inspect.Parameter.KEYWORD_ONLY
+        ]
         messages = []
         for name in unexpected:
             close = difflib.get_close_matches(name, valid, n=1)
