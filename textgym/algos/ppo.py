@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import torch
 
 from textgym.algos.common import (
     AdaptiveKLController,
     Callback,
     FixedKLController,
+    Trainer,
     chosen_log_probs,
     gae,
     masked_mean,
-    seed_everything,
+    run_logged,
     whiten,
 )
 from textgym.policies.lm.decoding import Sampling, entropy
@@ -27,7 +27,7 @@ from textgym.policies.lm.rollout import Rollout, rollout
 
 @dataclass
 class PPOConfig:
-    """Arguments of :func:`train_ppo`.
+    """Arguments of :class:`PPOTrainer` and :func:`train_ppo`.
 
     Attributes:
         iterations: Rollout batches (``num_envs`` episodes each).
@@ -75,6 +75,99 @@ class PPOConfig:
     log_every: int = 10
 
 
+class PPOTrainer(Trainer):
+    """PPO on token steps: clipped objective, clipped value loss, entropy bonus, and the
+    env's reward minus ``beta * (log p(a) - log p_ref(a))`` at every token, with ``beta``
+    from a fixed or adaptive KL controller.
+
+    The first iteration resets the envs with ``seed=config.seed`` (later ones continue the
+    envs' RNG streams) and, with ``init_value_bias``, sets the value head's bias; a trainer
+    resumed after that iteration does neither again. Resumable bit-exactly with
+    :meth:`state_dict` and :meth:`load_state_dict` (the KL coefficient included).
+
+    Args:
+        policy: Trained in place; needs a reference policy when ``kl_coef > 0``.
+        envs: A vector env with autoreset disabled over the training split
+            (:func:`~textgym.policies.lm.make_envs`); terminal or dense rewards.
+        config: Hyper-parameters and seed.
+
+    Raises:
+        ValueError: If ``kl_coef > 0`` and the policy has no reference.
+    """
+
+    kind = "ppo"
+
+    def __init__(
+        self,
+        policy: LMActorCritic,
+        envs: gym.vector.VectorEnv,
+        config: PPOConfig | None = None,
+    ) -> None:
+        self.config = config = config or PPOConfig()
+        if config.kl_coef > 0 and policy.reference_kind is None:
+            raise ValueError(
+                "kl_coef > 0 needs a reference policy; build the policy with reference='frozen' "
+                "or 'lora', or set kl_coef=0"
+            )
+        super().__init__(policy, envs, config.seed)
+        self.sampling = Sampling(temperature=config.temperature)
+        self.params = policy.trainable_parameters()
+        self.optimizer = torch.optim.Adam(self.params, lr=config.learning_rate)
+        self.controller: FixedKLController | AdaptiveKLController = (
+            FixedKLController(config.kl_coef)
+            if config.target_kl is None
+            else AdaptiveKLController(config.kl_coef, config.target_kl, config.kl_horizon)
+        )
+
+    def _run_iteration(self) -> dict[str, float]:
+        """One rollout batch, ``epochs`` passes of minibatch updates, one KL controller step."""
+        policy, config, envs = self.policy, self.config, self.env
+        first = self.iteration == 0
+        policy.eval()  # dropout off: the ratio compares rollout and update log-probabilities
+        started = time.perf_counter()
+        batch = rollout(
+            policy, envs, sampling=self.sampling, generator=self.generator,
+            seed=config.seed if first else None,
+        )  # fmt: skip
+        rollout_s = time.perf_counter() - started
+
+        started = time.perf_counter()
+        if first and config.init_value_bias:
+            with torch.no_grad():
+                first_returns = batch.rewards.sum(dim=1).mean()
+                policy.value_head.bias.fill_(float(first_returns))
+                batch.values.add_(float(first_returns) * batch.action_mask)
+        advantages, returns, kl = _targets(
+            policy, batch, self.sampling, self.controller.value, config
+        )
+        stats = _update(
+            policy, self.optimizer, self.params, batch, advantages, returns, self.sampling,
+            self.generator, config,
+        )  # fmt: skip
+        update_s = time.perf_counter() - started
+        episode_kl = float(kl.sum(dim=1).mean().item())
+        self.controller.update(episode_kl, envs.num_envs)
+
+        tokens = batch.num_tokens
+        stats.update({
+            "train/score": float(batch.scores.mean()),
+            "train/kl": episode_kl,
+            "train/kl_coef": self.controller.value,
+            "train/length": tokens / envs.num_envs,
+            "perf/rollout_tokens_per_s": tokens / max(rollout_s, 1e-9),
+            "perf/update_tokens_per_s": tokens * config.epochs / max(update_s, 1e-9),
+            "env/episodes": float(envs.num_envs),
+            "env/tokens": float(tokens),
+        })  # fmt: skip
+        return stats
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"kl_coef": self.controller.value}
+
+    def _load_extra_state(self, state: dict[str, Any]) -> None:
+        self.controller.value = float(state["kl_coef"])
+
+
 def train_ppo(
     policy: LMActorCritic,
     envs: gym.vector.VectorEnv,
@@ -82,9 +175,8 @@ def train_ppo(
     *,
     callback: Callback | None = None,
 ) -> list[dict[str, Any]]:
-    """PPO on token steps: clipped objective, clipped value loss, entropy bonus, and the
-    env's reward minus ``beta * (log p(a) - log p_ref(a))`` at every token, with ``beta``
-    from a fixed or adaptive KL controller.
+    """PPO on token steps with a per-token KL penalty: runs a :class:`PPOTrainer` for
+    ``config.iterations`` iterations.
 
     Args:
         policy: Trained in place; needs a reference policy when ``kl_coef > 0``.
@@ -95,66 +187,12 @@ def train_ppo(
 
     Returns:
         The log records (``train/score``, ``train/kl``, ``train/kl_coef``, losses, clip
-        fraction, tokens/s of rollout and update).
+        fraction, tokens/s of rollout and update), each the mean over its window of
+        ``log_every`` iterations.
     """
     config = config or PPOConfig()
-    if config.kl_coef > 0 and policy.reference_kind is None:
-        raise ValueError(
-            "kl_coef > 0 needs a reference policy; build the policy with reference='frozen' "
-            "or 'lora', or set kl_coef=0"
-        )
-    generator = seed_everything(config.seed, policy.device)
-    sampling = Sampling(temperature=config.temperature)
-    params = policy.trainable_parameters()
-    optimizer = torch.optim.Adam(params, lr=config.learning_rate)
-    controller: FixedKLController | AdaptiveKLController = (
-        FixedKLController(config.kl_coef)
-        if config.target_kl is None
-        else AdaptiveKLController(config.kl_coef, config.target_kl, config.kl_horizon)
-    )
-    history: list[dict[str, Any]] = []
-    window: dict[str, list[float]] = {}
-    policy.eval()  # dropout off: the ratio compares rollout and update log-probabilities
-    for iteration in range(1, config.iterations + 1):
-        started = time.perf_counter()
-        batch = rollout(
-            policy, envs, sampling=sampling, generator=generator,
-            seed=config.seed if iteration == 1 else None,
-        )  # fmt: skip
-        rollout_s = time.perf_counter() - started
-
-        started = time.perf_counter()
-        if iteration == 1 and config.init_value_bias:
-            with torch.no_grad():
-                first_returns = batch.rewards.sum(dim=1).mean()
-                policy.value_head.bias.fill_(float(first_returns))
-                batch.values.add_(float(first_returns) * batch.action_mask)
-        advantages, returns, kl = _targets(policy, batch, sampling, controller.value, config)
-        stats = _update(
-            policy, optimizer, params, batch, advantages, returns, sampling, generator, config
-        )
-        update_s = time.perf_counter() - started
-        episode_kl = float(kl.sum(dim=1).mean().item())
-        controller.update(episode_kl, envs.num_envs)
-
-        tokens = batch.num_tokens
-        stats.update({
-            "train/score": float(batch.scores.mean()),
-            "train/kl": episode_kl,
-            "train/kl_coef": controller.value,
-            "train/length": tokens / envs.num_envs,
-            "perf/rollout_tokens_per_s": tokens / max(rollout_s, 1e-9),
-            "perf/update_tokens_per_s": tokens * config.epochs / max(update_s, 1e-9),
-        })  # fmt: skip
-        for key, value in stats.items():
-            window.setdefault(key, []).append(value)
-        if iteration % config.log_every == 0 or iteration == config.iterations:
-            record = {"iteration": iteration, **{k: float(np.mean(v)) for k, v in window.items()}}
-            history.append(record)
-            window = {}
-            if callback is not None:
-                callback(record)
-    return history
+    trainer = PPOTrainer(policy, envs, config)
+    return run_logged(trainer, config.iterations, config.log_every, callback)
 
 
 @torch.no_grad()

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from textgym.algos.common import Callback, masked_mean, seed_everything
+from textgym.algos.common import Callback, Trainer, masked_mean
 from textgym.core.env import TokenMDPEnv
 from textgym.policies.lm.model import LMActorCritic
 from textgym.policies.lm.rollout import task_of
@@ -17,10 +17,10 @@ from textgym.policies.lm.rollout import task_of
 
 @dataclass
 class SupervisedConfig:
-    """Arguments of :func:`supervised_warm_start`.
+    """Arguments of :class:`SupervisedTrainer` and :func:`supervised_warm_start`.
 
     Attributes:
-        steps: Optimizer steps.
+        steps: Optimizer steps (the length of the learning-rate decay).
         batch_size: Samples per step, drawn uniformly from the env's dataset.
         learning_rate: AdamW learning rate (linear decay to 10% over ``steps``).
         weight_decay: AdamW weight decay.
@@ -72,6 +72,84 @@ def reference_batch(
     )
 
 
+class SupervisedTrainer(Trainer):
+    """Maximum likelihood of the references of ``env``'s dataset, one optimizer step at a time.
+
+    Each step draws ``batch_size`` dataset indices (and one reference per sample) with a numpy
+    generator seeded with ``config.seed``; the learning rate decays linearly to 10% over
+    ``config.steps`` and stays there if stepped further. Resumable bit-exactly with
+    :meth:`state_dict` and :meth:`load_state_dict`.
+
+    Args:
+        policy: The policy to train in place (the value head is left alone).
+        env: A single or vector textgym env; its dataset (the train split, usually) and
+            prompt encoding are used, it is never stepped.
+        config: Hyper-parameters and seed.
+    """
+
+    kind = "supervised"
+
+    def __init__(
+        self, policy: LMActorCritic, env: Any, config: SupervisedConfig | None = None
+    ) -> None:
+        self.config = config = config or SupervisedConfig()
+        self.task = task_of(env)
+        super().__init__(policy, env, config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.params = [p for p in policy.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(
+            self.params, lr=config.learning_rate, weight_decay=config.weight_decay
+        )
+        horizon = max(1, config.steps)
+        # min(): past the planned steps the rate stays at its floor instead of going negative.
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda step: 1.0 - 0.9 * min(step, horizon) / horizon
+        )
+        self._finished_at: int | None = None
+
+    def _run_iteration(self) -> dict[str, float]:
+        """One optimizer step on a fresh batch of references."""
+        assert self.rng is not None
+        started = time.perf_counter()
+        policy, config = self.policy, self.config
+        policy.train()  # a caller may have evaluated (eval mode) between steps
+        indices = self.rng.integers(len(self.task.dataset), size=config.batch_size)
+        prompt_ids, prompt_mask, actions, action_mask = reference_batch(
+            self.task, indices, self.rng, policy.device
+        )
+        logits, _ = policy.sequence_outputs(
+            prompt_ids, prompt_mask, actions, action_mask, with_values=False
+        )
+        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), actions, reduction="none")
+        loss = masked_mean(nll, action_mask)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, config.max_grad_norm)
+        self.optimizer.step()
+        assert self.scheduler is not None
+        self.scheduler.step()
+        tokens = float(action_mask.sum().item())
+        elapsed = max(time.perf_counter() - started, 1e-9)
+        return {
+            "train/sft_loss": float(loss.item()),
+            "train/tokens": tokens,
+            "perf/tokens_per_s": tokens / elapsed,
+            "perf/seconds": elapsed,
+            "env/episodes": 0.0,  # the env's dataset is read, the env is never stepped
+            "env/tokens": 0.0,
+        }
+
+    def finish(self) -> None:
+        """Eval mode and, with ``config.refresh_reference``, the trained weights become the
+        reference policy; done once per iteration count, so calling it again changes nothing."""
+        self.policy.eval()
+        if self._finished_at == self.iteration:
+            return
+        if self.config.refresh_reference:
+            self.policy.reset_reference()
+        self._finished_at = self.iteration
+
+
 def supervised_warm_start(
     policy: LMActorCritic,
     env: Any,
@@ -81,6 +159,9 @@ def supervised_warm_start(
 ) -> list[dict[str, Any]]:
     """Train the policy's language model on the references of ``env``'s dataset.
 
+    Runs a :class:`SupervisedTrainer` for ``config.steps`` steps, then its
+    :meth:`~SupervisedTrainer.finish`.
+
     Args:
         policy: The policy to train in place (the value head is left alone).
         env: A single or vector textgym env; its dataset (the train split, usually) and
@@ -89,37 +170,17 @@ def supervised_warm_start(
         callback: Called with every log record.
 
     Returns:
-        The log records (``train/sft_loss``, ``perf/tokens_per_s``...).
+        The log records (``step``; ``train/sft_loss``: mean over the window;
+        ``perf/tokens_per_s`` and ``perf/seconds``: since the start).
     """
     config = config or SupervisedConfig()
-    task = task_of(env)
-    seed_everything(config.seed, policy.device)
-    rng = np.random.default_rng(config.seed)
-    params = [p for p in policy.model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 1.0 - 0.9 * step / max(1, config.steps)
-    )
+    trainer = SupervisedTrainer(policy, env, config)
     history: list[dict[str, Any]] = []
-    policy.train()
     tokens, losses, started = 0, [], time.perf_counter()
     for step in range(1, config.steps + 1):
-        indices = rng.integers(len(task.dataset), size=config.batch_size)
-        prompt_ids, prompt_mask, actions, action_mask = reference_batch(
-            task, indices, rng, policy.device
-        )
-        logits, _ = policy.sequence_outputs(
-            prompt_ids, prompt_mask, actions, action_mask, with_values=False
-        )
-        nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), actions, reduction="none")
-        loss = masked_mean(nll, action_mask)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-        optimizer.step()
-        schedule.step()
-        tokens += int(action_mask.sum().item())
-        losses.append(float(loss.item()))
+        stats = trainer.step()
+        tokens += int(stats["train/tokens"])
+        losses.append(stats["train/sft_loss"])
         if step % config.log_every == 0 or step == config.steps:
             elapsed = time.perf_counter() - started
             record = {
@@ -132,7 +193,5 @@ def supervised_warm_start(
             losses = []
             if callback is not None:
                 callback(record)
-    policy.eval()
-    if config.refresh_reference:
-        policy.reset_reference()
+    trainer.finish()
     return history

@@ -1,0 +1,374 @@
+"""One training run into a run folder: train, evaluate on a schedule, checkpoint, resume.
+
+The run alternates training chunks and evaluations at ``0, eval.every, 2 * eval.every, ...,
+steps``. After each evaluation the complete training state is checkpointed
+(``checkpoints/latest.pt``) together with the metric rows so far, and ``metrics.csv`` is
+rewritten; a run interrupted at any moment resumes from the last checkpoint and, on CPU, ends
+with exactly the metrics of an uninterrupted run with the same seed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textgym._io import atomic_write_bytes
+from textgym.bench.config import LM_ALGOS, SB3_ALGOS, STEP_UNITS
+from textgym.bench.runs import RunFolder, RunFolderError
+
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns.
+
+    Attributes:
+        path: The run folder.
+        summary: The contents of ``summary.json``.
+        resumed_from: The step the run resumed from (``None`` for a fresh run).
+    """
+
+    path: Path
+    summary: dict[str, Any]
+    resumed_from: int | None = None
+
+
+def make_driver(config: Mapping[str, Any]) -> Any:
+    """The trainer of ``config["algo"]``: an SB3 or an LM driver."""
+    if config["algo"] in SB3_ALGOS:
+        from textgym.bench.sb3_driver import SB3Driver
+
+        return SB3Driver(config)
+    assert config["algo"] in LM_ALGOS
+    from textgym.bench.lm_driver import LMDriver
+
+    return LMDriver(config)
+
+
+def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
+    """``torch.save`` into memory, then an atomic replace: never a truncated checkpoint."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(dict(state), buffer)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint written by :func:`save_checkpoint`.
+
+    Checkpoints hold pickled training state (RNG states, the training envs), so only load
+    checkpoints you or your tools wrote.
+
+    Raises:
+        RunFolderError: Missing, unreadable or from a newer checkpoint format.
+    """
+    import torch
+
+    if not path.is_file():
+        raise RunFolderError(f"missing checkpoint {str(path)!r}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a corrupt file raises many kinds of errors
+        raise RunFolderError(f"checkpoint {str(path)!r} cannot be read: {exc}") from None
+    if not isinstance(state, dict) or state.get("format", 0) > CHECKPOINT_FORMAT:
+        raise RunFolderError(
+            f"checkpoint {str(path)!r} was written by a newer textgym (checkpoint format "
+            f"{state.get('format') if isinstance(state, dict) else '?'}); upgrade textgym"
+        )
+    return state
+
+
+def train(
+    config: Mapping[str, Any] | None,
+    out: str | os.PathLike[str],
+    *,
+    force: bool = False,
+    resume: bool = False,
+    progress: bool = False,
+    command: Sequence[str] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Train as ``config`` says, writing the run folder ``out``.
+
+    Args:
+        config: A resolved configuration (:func:`textgym.bench.config.resolve`); ``None``
+            with ``resume`` (the folder's own configuration is used).
+        out: The run folder.
+        force: Replace an existing run folder (and accept a folder from a newer textgym when
+            resuming).
+        resume: Continue the run in ``out`` from its last checkpoint (a finished run is
+            returned as it is; a run without a checkpoint starts over in the same folder).
+        progress: Show a progress bar on stderr.
+        command: The command line, for the manifest.
+        log: Receives one line per evaluation (``print`` for the CLI).
+
+    Returns:
+        The run's summary.
+
+    Raises:
+        RunFolderError: ``out`` exists (without ``resume``/``force``), is not a run folder,
+            or is from a newer textgym.
+        ConfigError: A configuration that does not validate.
+    """
+    if resume:
+        folder = RunFolder.open(out, force=force)
+        if config is not None and dict(config) != folder.config():
+            raise RunFolderError(
+                f"--resume {str(out)!r}: the run continues with its stored config.yaml; do not "
+                "pass a different env, algorithm, budget, seed, config file or override"
+            )
+        config = folder.config()
+        finished = folder.summary()
+        if finished is not None:
+            return RunResult(folder.path, finished, resumed_from=finished.get("step"))
+    else:
+        if config is None:
+            raise ValueError("config: required unless resume=True")
+        RunFolder.check_target(out, force=force)
+    assert config is not None
+
+    import torch
+
+    torch.set_num_threads(int(config["threads"]))
+    started = time.perf_counter()
+    # Built before a new folder is created: a configuration the algorithm rejects leaves none.
+    driver = make_driver(config)
+    if not resume:
+        folder = RunFolder.create(out, config, force=force, command=command)
+    latest = folder.checkpoints / "latest.pt"
+    rows: list[dict[str, Any]] = []
+    resumed_from = None
+    if resume and latest.is_file():
+        state = load_checkpoint(latest)
+        driver.load_state_dict(state["driver"])
+        rows = list(state["rows"])
+        resumed_from = driver.step
+    folder.update_manifest(status="running", unit=STEP_UNITS[config["algo"]])
+    writer = _tensorboard(folder, purge_step=None if resumed_from is None else resumed_from + 1)
+    bar = _progress_bar(progress, config, driver, folder)
+    steps, every = int(config["steps"]), int(config["eval"]["every"])
+    split, episodes = config["eval"]["split"], int(config["eval"]["episodes"])
+    try:
+        if not rows:  # step 0: the untrained (or warm-started) policy
+            driver.prepare()
+            rows.append(_row(driver, {}, driver.evaluate(split, episodes)))
+            _record(folder, writer, rows, driver, log)
+        while driver.step < steps:
+            target = min(steps, (driver.step // every + 1) * every)
+            train_stats = driver.train_until(target, on_progress=bar.update_to)
+            last = driver.step >= steps
+            predictions = folder.path / RunFolder.PREDICTIONS if last else None
+            rows.append(_row(driver, train_stats, driver.evaluate(split, episodes, predictions)))
+            state = {"format": CHECKPOINT_FORMAT, "rows": rows, "driver": driver.state_dict()}
+            save_checkpoint(latest, state)
+            if last:
+                save_checkpoint(folder.checkpoints / "final.pt", state)
+            _record(folder, writer, rows, driver, log)
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.close()
+        driver.close()
+    _plot(folder, rows, config)
+    final = rows[-1]
+    summary = {
+        "env_id": config["env_id"],
+        "algo": config["algo"],
+        "seed": config["seed"],
+        "step": final["step"],
+        "unit": STEP_UNITS[config["algo"]],
+        "env_steps": final["env_steps"],
+        "episodes": final["episodes"],
+        **{k: v for k, v in final.items() if k.startswith("eval/")},
+        "seconds_this_session": time.perf_counter() - started,
+        "resumed_from": resumed_from,
+    }
+    folder.write_summary(summary)
+    folder.update_manifest(status="finished")
+    return RunResult(folder.path, summary, resumed_from)
+
+
+def _row(driver: Any, train_stats: Mapping[str, float], eval_metrics: Mapping[str, float]) -> dict:
+    return {
+        "step": driver.step,
+        "env_steps": driver.step if driver.unit == "env steps" else driver.env_steps,
+        "episodes": driver.episodes,
+        **dict(sorted(train_stats.items())),
+        **eval_metrics,
+    }
+
+
+def _record(folder: RunFolder, writer: Any, rows: list, driver: Any, log: Any) -> None:
+    folder.write_metrics(rows)
+    row = rows[-1]
+    if writer is not None:
+        for key, value in row.items():
+            if "/" in key and isinstance(value, (int, float)):
+                writer.add_scalar(key, value, global_step=row["step"])
+        writer.add_scalar("charts/env_steps", row["env_steps"], global_step=row["step"])
+        writer.flush()
+    if log is not None:
+        score = row.get("eval/score")
+        ret = row.get("train/episode_return")
+        log(
+            f"step {row['step']:>8} ({driver.unit}) | eval/score {score:.4f}"
+            + (f" | train/episode_return {ret:.4f}" if ret is not None else "")
+        )
+
+
+def _tensorboard(folder: RunFolder, purge_step: int | None) -> Any:
+    """A TensorBoard writer, or ``None`` (with a warning) when tensorboard is missing."""
+    try:
+        import tensorboard  # noqa: F401
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        warnings.warn(
+            "tensorboard is not installed, so the run folder gets no TensorBoard events; "
+            'install it with: pip install "textgym[bench]"',
+            stacklevel=3,
+        )
+        return None
+    # purge_step drops events logged after the checkpoint by the interrupted session.
+    return SummaryWriter(log_dir=str(folder.events), purge_step=purge_step)
+
+
+class _NoBar:
+    def update_to(self, step: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _Bar(_NoBar):
+    def __init__(self, total: int, initial: int, unit: str, desc: str) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=total, initial=initial, unit=f" {unit}", desc=desc, leave=False)
+
+    def update_to(self, step: int) -> None:
+        self._bar.update(max(0, min(step, self._bar.total) - self._bar.n))
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+def _progress_bar(enabled: bool, config: Mapping[str, Any], driver: Any, folder: RunFolder) -> Any:
+    if not enabled:
+        return _NoBar()
+    desc = f"{config['env_id']} {config['algo']} seed {config['seed']}"
+    unit = "steps" if driver.unit == "env steps" else "it"
+    return _Bar(int(config["steps"]), driver.step, unit, desc)
+
+
+def _plot(folder: RunFolder, rows: list[dict[str, Any]], config: Mapping[str, Any]) -> None:
+    from textgym.bench.plots import plot_run
+
+    try:
+        plot_run(rows, folder.path / RunFolder.CURVES, title=_title(config), unit=_unit(config))
+    except ImportError as exc:
+        warnings.warn(f"no curves.png: {exc}", stacklevel=3)
+
+
+def _title(config: Mapping[str, Any]) -> str:
+    return f"{config['env_id']} {config['algo']} seed {config['seed']}"
+
+
+def _unit(config: Mapping[str, Any]) -> str:
+    return "env steps" if config["algo"] in SB3_ALGOS else STEP_UNITS[config["algo"]].split(" (")[0]
+
+
+def evaluate_run(
+    path: str | os.PathLike[str],
+    *,
+    split: str = "test",
+    episodes: int | None = None,
+    checkpoint: str = "final",
+    force: bool = False,
+) -> dict[str, Any]:
+    """Evaluate a run's checkpoint on a split; writes ``eval_<split>.json`` and
+    ``predictions_<split>.jsonl`` into the run folder.
+
+    Args:
+        path: The run folder.
+        split: ``train``, ``validation`` or ``test``.
+        episodes: Samples ``0..episodes-1`` (default: the run's ``eval.episodes``).
+        checkpoint: ``final`` (a finished run) or ``latest`` (the last checkpoint).
+        force: Accept a folder written by a newer textgym.
+
+    Raises:
+        RunFolderError: Not a run folder, newer format, or the checkpoint is missing.
+        ValueError: A bad split, episode count or checkpoint name.
+    """
+    if split not in ("train", "validation", "test"):
+        raise ValueError(f"--split: expected train, validation or test, got {split!r}")
+    if checkpoint not in ("final", "latest"):
+        raise ValueError(f"--checkpoint: expected final or latest, got {checkpoint!r}")
+    if episodes is not None and episodes < 1:
+        raise ValueError(f"--episodes: expected an integer >= 1, got {episodes!r}")
+    folder = RunFolder.open(path, force=force)
+    file = folder.checkpoints / f"{checkpoint}.pt"
+    if not file.is_file():
+        hint = (
+            " The run has not finished: pass --checkpoint latest to evaluate its last "
+            "checkpoint, or resume it with `textgym train --resume`."
+            if checkpoint == "final" and (folder.checkpoints / "latest.pt").is_file()
+            else " The run saved no checkpoint (was it interrupted before its first evaluation?)."
+        )
+        raise RunFolderError(f"{str(path)!r}: missing checkpoint {file.name}.{hint}")
+    config = folder.config()
+    state = load_checkpoint(file)
+    import torch
+
+    torch.set_num_threads(int(config["threads"]))
+    driver = make_driver(config)
+    try:
+        driver.load_state_dict(state["driver"])
+        count = int(config["eval"]["episodes"]) if episodes is None else episodes
+        metrics = driver.evaluate(split, count, folder.path / f"predictions_{split}.jsonl")
+    finally:
+        driver.close()
+    result = {
+        "run": str(folder.path),
+        "env_id": config["env_id"],
+        "algo": config["algo"],
+        "seed": config["seed"],
+        "checkpoint": checkpoint,
+        "step": driver.step,
+        "split": split,
+        **metrics,
+    }
+    from textgym._io import atomic_write_json
+
+    atomic_write_json(folder.path / f"eval_{split}.json", result)
+    return result
+
+
+def format_summary(summary: Mapping[str, Any]) -> str:
+    """A few human lines for the end of ``textgym train``."""
+    unit = summary["unit"].split(" (")[0]
+    budget = f"{summary['step']} {unit}"
+    if not unit.startswith("env steps"):
+        budget += f", {summary['env_steps']} env steps"
+    lines = [
+        f"{summary['env_id']} {summary['algo']} seed {summary['seed']}: {budget}, "
+        f"{summary['episodes']} episodes"
+    ]
+    for key, value in summary.items():
+        if key.startswith("eval/"):
+            lines.append(f"  {key:<18} {value:.4f}" if isinstance(value, float) else f"  {key}")
+    return "\n".join(lines)
+
+
+def summary_json(summary: Mapping[str, Any]) -> str:
+    """``summary`` as one JSON line."""
+    return json.dumps(dict(summary), sort_keys=True)
