@@ -385,3 +385,21 @@ def test_suite_runs_aggregates_and_resumes(tmp_path: Path, tiny_suite: str) -> N
 
     with pytest.raises(RunFolderError, match="holds another suite"):
         suite_module.run_suite(tiny_suite, tmp_path, seeds=[5])
+
+
+def test_cli_bench(tmp_path: Path, tiny_suite: str, capsys) -> None:
+    assert main(["bench", "--suite", tiny_suite, "--out", str(tmp_path), "--seeds", "0"]) == 0
+    printed = capsys.readouterr().out
+    assert "[2/2]" in printed and "| all" in printed.replace("|   all", "| all")
+    # Everything finished: a re-run only aggregates, and --json prints the numbers.
+    assert main(["bench", "--suite", tiny_suite, "--out", str(tmp_path), "--seeds", "0",
+                 "--json"]) == 0  # fmt: skip
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["runs"]) == 2 and report["baselines"][ENV]["reference"] > 0.99
+    for bad, message in [
+        (["bench", "--suite", "huge", "--out", str(tmp_path)], "--suite"),
+        (["bench", "--suite", tiny_suite, "--out", str(tmp_path), "--seeds", "a"], "--seeds"),
+        (["bench", "--suite", tiny_suite, "--out", str(tmp_path), "--seeds", "3"], "another"),
+    ]:
+        assert main(bad) == 2
+        assert message in capsys.readouterr().err

@@ -70,8 +70,8 @@ SUITES: dict[str, Suite] = {
         seeds=(0, 1, 2),
         overrides={
             "maskable-ppo": {"steps": 16_384, "eval": {"every": 4_096}},
-            "scst": {"steps": 120, "eval": {"every": 30}, "warm_start": {"steps": 300}},
-            "ppo-lm": {"steps": 60, "eval": {"every": 20}, "warm_start": {"steps": 300}},
+            "scst": {"steps": 80, "eval": {"every": 20}, "warm_start": {"steps": 300}},
+            "ppo-lm": {"steps": 40, "eval": {"every": 10}, "warm_start": {"steps": 300}},
         },
         common={"eval": _EVAL},
     ),
