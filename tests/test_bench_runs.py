@@ -175,7 +175,14 @@ def test_run_folder_contents(tmp_path: Path) -> None:
     first = json.loads(predictions[0])
     assert {"prediction", "references", "metrics", "source", "sample_id"} <= set(first)
     assert (result.path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert list((result.path / "events").glob("events.out.tfevents.*"))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(result.path / "events"))
+    events.Reload()
+    scores = events.Scalars("eval/score")
+    assert [e.step for e in scores] == [0, 128, 256]
+    assert scores[-1].value == pytest.approx(result.summary["eval/score"], rel=1e-6)
+    assert "perf/steps_per_second" in events.Tags()["scalars"]
     assert {p.name for p in folder.checkpoints.iterdir()} == {"latest.pt", "final.pt"}
     assert not list(result.path.rglob("*.tmp"))  # atomic writes leave no temporaries
 

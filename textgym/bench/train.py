@@ -155,13 +155,14 @@ def train(
     folder.update_manifest(status="running", unit=STEP_UNITS[config["algo"]])
     writer = _tensorboard(folder, purge_step=None if resumed_from is None else resumed_from + 1)
     bar = _progress_bar(progress, config, driver, folder)
+    clock = _Clock(driver.step)
     steps, every = int(config["steps"]), int(config["eval"]["every"])
     split, episodes = config["eval"]["split"], int(config["eval"]["episodes"])
     try:
         if not rows:  # step 0: the untrained (or warm-started) policy
             driver.prepare()
             rows.append(_row(driver, {}, driver.evaluate(split, episodes)))
-            _record(folder, writer, rows, driver, log)
+            _record(folder, writer, rows, driver, log, clock)
         while driver.step < steps:
             target = min(steps, (driver.step // every + 1) * every)
             train_stats = driver.train_until(target, on_progress=bar.update_to)
@@ -172,7 +173,7 @@ def train(
             save_checkpoint(latest, state)
             if last:
                 save_checkpoint(folder.checkpoints / "final.pt", state)
-            _record(folder, writer, rows, driver, log)
+            _record(folder, writer, rows, driver, log, clock)
     finally:
         bar.close()
         if writer is not None:
@@ -207,11 +208,28 @@ def _row(driver: Any, train_stats: Mapping[str, float], eval_metrics: Mapping[st
     }
 
 
-def _record(folder: RunFolder, writer: Any, rows: list, driver: Any, log: Any) -> None:
+class _Clock:
+    """Wall-clock rates between evaluations: TensorBoard only, never ``metrics.csv``."""
+
+    def __init__(self, step: int) -> None:
+        self.started = self.last_time = time.perf_counter()
+        self.last_step = step
+
+    def tick(self, step: int) -> dict[str, float]:
+        now = time.perf_counter()
+        rate = (step - self.last_step) / max(now - self.last_time, 1e-9)
+        self.last_time, self.last_step = now, step
+        return {"perf/seconds": now - self.started, "perf/steps_per_second": rate}
+
+
+def _record(
+    folder: RunFolder, writer: Any, rows: list, driver: Any, log: Any, clock: _Clock
+) -> None:
     folder.write_metrics(rows)
     row = rows[-1]
+    timing = clock.tick(row["step"])
     if writer is not None:
-        for key, value in row.items():
+        for key, value in {**row, **timing}.items():
             if "/" in key and isinstance(value, (int, float)):
                 writer.add_scalar(key, value, global_step=row["step"])
         writer.add_scalar("charts/env_steps", row["env_steps"], global_step=row["step"])
