@@ -32,12 +32,17 @@ def mixed_actions(sync: gym.vector.SyncVectorEnv, rng: np.random.Generator) -> n
 @pytest.mark.parametrize("env_id", textgym.BENCHMARK)
 @pytest.mark.parametrize("reward_mode", ["terminal", "dense"])
 @pytest.mark.parametrize("autoreset", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP])
-def test_native_vector_env_equals_sync(env_id: str, reward_mode: str, autoreset) -> None:
+@pytest.mark.parametrize("id_metrics", [None, True], ids=["auto", "id_metrics"])
+def test_native_vector_env_equals_sync(
+    env_id: str, reward_mode: str, autoreset, id_metrics: bool | None
+) -> None:
     kwargs = {"reward_mode": reward_mode}
     sync = gym.make_vec(
         env_id, N, vectorization_mode="sync", vector_kwargs={"autoreset_mode": autoreset}, **kwargs
     )
-    native = gym.make_vec(env_id, N, autoreset_mode=autoreset, **kwargs)
+    native = gym.make_vec(env_id, N, autoreset_mode=autoreset, id_metrics=id_metrics, **kwargs)
+    # The token-id kernel applies to the ROUGE task only (BLEU, chrF, F1 are scored from text).
+    assert (native._kernel is not None) == (bool(id_metrics) and env_id.startswith("TextSumm"))
     assert isinstance(native, TextVectorEnv)
     assert native.single_observation_space == sync.single_observation_space
     assert native.observation_space == sync.observation_space

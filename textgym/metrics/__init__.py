@@ -21,6 +21,10 @@ Batches: ``sentence_bleu_batch``, ``sentence_chrf_batch``, ``sentence_ter_batch`
 ``rouge_batch``, ``token_f1_batch`` or ``score_batch(name, hyps, refs_list)`` return numpy
 arrays equal to calling the single functions.
 
+Token ids: :mod:`textgym.metrics.rouge_ids` scores ROUGE-N/ROUGE-L of many hypotheses given as
+ids of the embedded word tokenizer with numpy, bit for bit equal to ``rouge_scores`` (the native
+vector env uses it; import it explicitly, it needs numpy).
+
 Reference statistics, word stems and tokenisations are cached (bounded); results never
 depend on the caches and ``clear_caches()`` drops them. nltk (stemming) and numpy (batch
 results, long-text chrF) are imported on first use only.

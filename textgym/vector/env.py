@@ -13,10 +13,19 @@ from gymnasium.vector.utils import batch_space
 from textgym.core.env import TokenMDPEnv, step_info
 from textgym.core.spaces import ID_DTYPE
 from textgym.data.sample import Sample
+from textgym.metrics.rouge_ids import RougeIdBatch, RougeTokenMap
 from textgym.rewards.base import ScoreTracker
+from textgym.rewards.scorers import MetricScorer
 
 INFO_MODES = ("full", "final")
-_PROMPT_ROWS_CACHED = 50_000
+_SLOTS_MAX = 50_000  # samples whose prompt row (and reference data) are kept
+_SLOTS_BYTES = 64 * 2**20  # ... within this many bytes of prompt rows
+#: Metrics the token-id kernel computes (stemmed, as the named scorers use them).
+_ID_KERNEL_METRICS = frozenset({*(f"rouge{n}" for n in range(1, 10)), "rougeL"})
+#: ``id_metrics=None`` uses the kernel from this many envs (terminal / dense rewards).
+_ID_METRICS_MIN = 128
+_ID_METRICS_MIN_DENSE = 8
+_STEP_INFO_KEYS = ("sample_id", "source", "references", "generated", "prompt_truncated")
 
 
 class TextVectorEnv(VectorEnv):
@@ -34,6 +43,11 @@ class TextVectorEnv(VectorEnv):
     ``info["final_obs"]`` and ``info["final_info"]``; with ``DISABLED`` stepping an ended env
     is an error until it is reset with ``options={"reset_mask": mask}``.
 
+    Speed: a reset is a sample draw per env (each env keeps its own generator, as in
+    ``SyncVectorEnv``) and a few array gathers from per-sample slots (prompt row, reference
+    data) filled on first use and shared by all N envs. With ``id_metrics`` ROUGE rewards and
+    metrics come from token ids (:mod:`textgym.metrics.rouge_ids`) instead of decoded text.
+
     Args:
         task_env: A single env whose data, tokenizer, reward and limits are used (only its
             configuration is used; it is never stepped).
@@ -43,6 +57,13 @@ class TextVectorEnv(VectorEnv):
             ``"final"``: only envs whose episode ends in that step report their info (with
             ``generated`` and ``metrics``); text is then decoded only at episode ends, which
             is much faster with terminal rewards.
+        id_metrics: Score ROUGE rewards and metrics from token ids with numpy
+            (:mod:`textgym.metrics.rouge_ids`, equal to the string path bit for bit) where the
+            task allows it: the embedded word tokenizer, a ROUGE-N/ROUGE-L reward and ROUGE
+            reported metrics, references of at most 64 tokens (others are scored from text).
+            ``None`` (default) uses it when it is faster: from 8 envs with dense rewards,
+            from 128 with terminal rewards. ``True``/``False`` force it on (where allowed) or
+            off.
         max_episode_steps: Accepted for ``make_vec``; must be ``None``: the length limit is
             ``max_new_tokens``, part of the MDP.
     """
@@ -54,6 +75,7 @@ class TextVectorEnv(VectorEnv):
         *,
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         infos: str = "full",
+        id_metrics: bool | None = None,
         max_episode_steps: int | None = None,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
@@ -79,10 +101,15 @@ class TextVectorEnv(VectorEnv):
         n, p, t = num_envs, task_env.max_prompt_len, task_env.max_new_tokens
         tok = task_env.tokenizer
         self._eos, self._pad, self._vocab = int(tok.eos_id), int(tok.pad_id), int(tok.vocab_size)
+        self._max_new_tokens = t
         self._dense = task_env.reward_mode == "dense"
+        # Observation arrays are kept up to date in place (masks included), so that building
+        # an observation is five copies.
         self._prompt_ids = np.full((n, p), self._pad, dtype=ID_DTYPE)
+        self._prompt_mask = np.zeros((n, p), dtype=ID_DTYPE)
         self._prompt_len = np.zeros(n, dtype=ID_DTYPE)
         self._generated = np.full((n, t), self._pad, dtype=ID_DTYPE)
+        self._generated_mask = np.zeros((n, t), dtype=ID_DTYPE)
         self._num_generated = np.zeros(n, dtype=ID_DTYPE)
         self._score = np.zeros(n, dtype=np.float64)
         self._ended = np.zeros(n, dtype=np.bool_)
@@ -91,13 +118,59 @@ class TextVectorEnv(VectorEnv):
         self._texts = [""] * n
         self._samples: list[Sample | None] = [None] * n
         self._trackers: list[ScoreTracker | None] = [None] * n
-        self._metrics: list[dict[str, float] | None] = [None] * n
         self._rngs: list[np.random.Generator | None] = [None] * n
-        # Padded prompt row per dataset index: a reset is then one row copy.
-        self._prompt_rows: dict[int, tuple[np.ndarray, int, bool]] = {}
+        # info["metrics"] of ended episodes, one row per env, keys as episode_metrics makes them.
+        report_names = [scorer.name for scorer in task_env.report]
+        self._metric_keys = tuple(dict.fromkeys(["score", *report_names]))
+        self._metric_values = np.zeros((n, len(self._metric_keys)), dtype=np.float64)
+        self._has_metrics = np.zeros(n, dtype=np.bool_)
+        # What a reset onto a dataset index needs, computed once per index and kept in a
+        # slot, so that resetting a batch of envs is a few gathers: the padded prompt row,
+        # its length, its truncation flag and (in the kernel) the references' match tables.
+        # At least num_envs slots, so that one batch of resets always fits (see _reset_rows).
+        slots = min(len(task_env.dataset), max(n, min(_SLOTS_MAX, _SLOTS_BYTES // (8 * p))))
+        self._slot_of: dict[int, int] = {}
+        self._slot_prompt = np.zeros((slots, p), dtype=ID_DTYPE)
+        self._slot_prompt_len = np.zeros(slots, dtype=ID_DTYPE)
+        self._slot_truncated = np.zeros(slots, dtype=np.bool_)
+        self._slot_fast = np.zeros(slots, dtype=np.bool_)
+        self._slot_sample: list[Sample | None] = [None] * slots
         self._positions_p = np.arange(p)
-        self._positions_t = np.arange(t)
+        # Envs whose episode is scored by the token-id kernel (the rest by the string path).
+        if id_metrics is None:
+            # Measured crossover (benchmarks/throughput.py): the kernel's numpy calls cost a
+            # fixed amount per step, the string path a fixed amount per episode end (and per
+            # token with dense rewards), so the kernel pays off from a few envs (dense) or
+            # from about a hundred (terminal).
+            id_metrics = num_envs >= (_ID_METRICS_MIN_DENSE if self._dense else _ID_METRICS_MIN)
+        self._kernel = self._make_kernel(report_names, slots) if id_metrics else None
+        self._fast = np.zeros(n, dtype=np.bool_)
+        # The plain sample draw of TokenMDPEnv.sample_index, inlined when not overridden.
+        self._plain_draw = type(task_env).sample_index is TokenMDPEnv.sample_index
+        self._columns_ok: bool | None = None  # see _batched_infos
         self._needs_reset = True
+
+    def _make_kernel(self, report_names: list[str], slots: int) -> RougeIdBatch | None:
+        """The token-id ROUGE kernel when every metric of the task allows it, else ``None``.
+
+        It needs the embedded word tokenizer (ids map to rouge tokens exactly), a named ROUGE
+        reward and ROUGE-only reported metrics, computed by the unmodified
+        ``TokenMDPEnv.episode_metrics``; anything else keeps the exact string path.
+        """
+        task = self.task
+        scorer = task.scorer
+        if (
+            type(scorer) is not MetricScorer
+            or type(task).episode_metrics is not TokenMDPEnv.episode_metrics
+            or scorer.name not in _ID_KERNEL_METRICS
+            or not set(report_names) <= _ID_KERNEL_METRICS
+        ):
+            return None
+        token_map = RougeTokenMap.from_tokenizer(task.tokenizer, stem=True)
+        if token_map is None:
+            return None
+        variants = list(dict.fromkeys([*report_names, scorer.name]))
+        return RougeIdBatch(token_map, self.num_envs, task.max_new_tokens, variants, capacity=slots)
 
     # ------------------------------------------------------------------ API
     def reset(
@@ -127,11 +200,9 @@ class TextVectorEnv(VectorEnv):
                 f"options['reset_mask']: expected a bool array of shape ({self.num_envs},) "
                 f"with at least one True, got {mask!r}"
             )
-        infos: dict[str, Any] = {}
-        for i in np.flatnonzero(mask):
-            self._reset_one(int(i), seeds[i], options)
-            if self.infos_mode == "full":
-                infos = self._add_info(infos, self._info(int(i)), int(i))
+        rows = np.flatnonzero(mask)
+        self._reset_rows(rows, seeds, options)
+        infos = self._batched_infos(rows) if self.infos_mode == "full" else {}
         self._needs_reset = False
         return self._observation(), infos
 
@@ -149,66 +220,124 @@ class TextVectorEnv(VectorEnv):
         actions = self._check_actions(actions)
         n = self.num_envs
         rewards = np.zeros(n, dtype=np.float64)
-        infos: dict[str, Any] = {}
 
         if self.autoreset_mode == AutoresetMode.NEXT_STEP:
             restarting = self._ended.copy()
-            for i in np.flatnonzero(restarting):
-                self._reset_one(int(i), None, None)
+            if restarting.any():
+                self._reset_rows(np.flatnonzero(restarting), None, None)
+            active = ~restarting
         else:
-            restarting = np.zeros(n, dtype=np.bool_)
             if self._ended.any():
                 raise RuntimeError(
                     f"step(): env(s) {np.flatnonzero(self._ended).tolist()} ended and were not "
                     "reset; call reset(options={'reset_mask': mask}) first"
                 )
-        active = ~restarting
+            active = np.ones(n, dtype=np.bool_)
         is_eos = active & (actions == self._eos)
         appending = active & ~is_eos
         rows = np.flatnonzero(appending)
-        self._generated[rows, self._num_generated[rows]] = actions[rows]
-        self._num_generated[rows] += 1
-        terminated = is_eos | (appending & (self._num_generated >= self.task.max_new_tokens))
+        positions = self._num_generated[rows]
+        tokens = actions[rows]
+        self._generated[rows, positions] = tokens
+        self._generated_mask[rows, positions] = 1
+        self._num_generated[rows] = positions + 1
         self._text_stale[rows] = True
+        terminated = is_eos
+        terminated[rows] |= positions + 1 >= self._max_new_tokens
 
-        eager_text = self._dense or self.infos_mode == "full"
-        for i in rows if eager_text else np.flatnonzero(terminated):
+        kernel = self._kernel
+        if kernel is not None:
+            fast = self._fast[rows]
+            kernel.append(rows[fast], tokens[fast])
+            slow_rows = rows[~fast]
+        else:
+            slow_rows = rows
+        # Text is decoded eagerly only where something reads it every step: full infos, or
+        # a dense reward on the string path. Otherwise it is decoded at episode ends.
+        for i in rows if self.infos_mode == "full" else slow_rows if self._dense else ():
             self._refresh_text(int(i))
         if self._dense:
-            for i in np.flatnonzero(active):
-                new = self._trackers[i].update(self._texts[i])  # type: ignore[union-attr]
-                rewards[i] = new - self._score[i]
-                self._score[i] = new
-        for i in np.flatnonzero(terminated):
-            known = float(self._score[i]) if self._dense else None
-            sample = self._samples[i]
-            metrics = self.task.episode_metrics(
-                self._texts[i], sample.references, known, source=sample.source
-            )
-            self._metrics[i] = metrics
-            if not self._dense:
-                self._score[i] = rewards[i] = metrics["score"]
+            self._dense_rewards(np.flatnonzero(active), rewards)
+        ended = np.flatnonzero(terminated)
+        if len(ended):
+            self._finish(ended, rewards)
         self._ended = terminated.copy()
         truncated = np.zeros(n, dtype=np.bool_)
 
-        if self.autoreset_mode == AutoresetMode.SAME_STEP and terminated.any():
+        if self.autoreset_mode == AutoresetMode.SAME_STEP and len(ended):
             final_obs = self._observation()
-            for i in range(n):
-                if terminated[i]:
-                    final = {key: value[i] for key, value in final_obs.items()}
-                    infos = self._add_info(
-                        infos, {"final_obs": final, "final_info": self._info(i)}, i
-                    )
-                    self._reset_one(i, None, None)
-                if self.infos_mode == "full" or terminated[i]:
-                    infos = self._add_info(infos, self._info(i), i)
+            finals = np.full(n, None, dtype=object)
+            for i in ended:
+                finals[i] = {key: value[i] for key, value in final_obs.items()}
+            final_info = self._batched_infos(ended)
+            self._reset_rows(ended, None, None)
             self._ended[:] = False
+            infos = self._batched_infos(np.arange(n) if self.infos_mode == "full" else ended)
+            mask = np.zeros(n, dtype=np.bool_)
+            mask[ended] = True
+            infos.update(
+                final_obs=finals, _final_obs=mask, final_info=final_info, _final_info=mask.copy()
+            )
         elif self.infos_mode == "full":
-            for i in range(n):
-                infos = self._add_info(infos, self._info(i), i)
-        elif terminated.any():
-            infos = self._batched_infos(np.flatnonzero(terminated))
+            infos = self._batched_infos(np.arange(n))
+        elif len(ended):
+            infos = self._batched_infos(ended)
+        else:
+            infos = {}
         return self._observation(), rewards, terminated, truncated, infos
+
+    # ------------------------------------------------------------------ rewards and metrics
+    def _dense_rewards(self, active: np.ndarray, rewards: np.ndarray) -> None:
+        """Dense rewards of the ``active`` envs: the change of their prefix's score."""
+        if self._kernel is not None:
+            fast = active[self._fast[active]]
+            if len(fast):
+                name = self.task.scorer.name
+                new = _clip_unit(self._kernel.scores(fast, (name,))[name])
+                rewards[fast] = new - self._score[fast]
+                self._score[fast] = new
+            active = active[~self._fast[active]]
+        for i in active:
+            new = self._trackers[i].update(self._texts[i])  # type: ignore[union-attr]
+            rewards[i] = new - self._score[i]
+            self._score[i] = new
+
+    def _finish(self, ended: np.ndarray, rewards: np.ndarray) -> None:
+        """Score the episodes of ``ended``: ``info["metrics"]`` and, if terminal, the reward."""
+        keys = self._metric_keys
+        if self._kernel is not None:
+            fast = ended[self._fast[ended]]
+            if len(fast):
+                values = self._kernel.scores(fast)
+                name = self.task.scorer.name
+                if self._dense:
+                    # The tracked score is the one the agent was paid; report exactly that.
+                    score = values[name] = self._score[fast]
+                else:
+                    score = self._score[fast] = rewards[fast] = _clip_unit(values[name])
+                values["score"] = score
+                table = np.empty((len(fast), len(keys)))
+                for k, key in enumerate(keys):
+                    table[:, k] = values[key]
+                # Every metric is clipped to [0, 1] like score_metrics does (a no-op but for
+                # float rounding); the score column already is.
+                self._metric_values[fast] = _clip_unit(table)
+                self._has_metrics[fast] = True
+            ended = ended[~self._fast[ended]]
+        for i in ended:
+            self._refresh_text(int(i))
+            known = float(self._score[i]) if self._dense else None
+            sample = self._samples[i]
+            assert sample is not None
+            metrics = self.task.episode_metrics(
+                self._texts[i], sample.references, known, source=sample.source
+            )
+            if tuple(metrics) != keys:
+                raise RuntimeError(f"episode metrics {list(metrics)} differ from {list(keys)}")
+            self._metric_values[i] = [metrics[k] for k in keys]
+            self._has_metrics[i] = True
+            if not self._dense:
+                self._score[i] = rewards[i] = metrics["score"]
 
     # ------------------------------------------------------------------ helpers
     def _seeds(self, seed: int | Sequence[int | None] | None) -> list[int | None]:
@@ -224,40 +353,87 @@ class TextVectorEnv(VectorEnv):
             )
         return seeds
 
-    def _rng(self, i: int) -> np.random.Generator:
-        rng = self._rngs[i]
-        if rng is None:
-            rng = self._rngs[i] = seeding.np_random()[0]
-        return rng
-
-    def _reset_one(self, i: int, seed: int | None, options: dict[str, Any] | None) -> None:
-        if seed is not None:
-            self._rngs[i] = seeding.np_random(seed)[0]
-        index = self.task.sample_index(options, self._rng(i))
-        sample = self.task.dataset[index]
-        row = self._prompt_rows.get(index)
-        if row is None:
-            if len(self._prompt_rows) >= _PROMPT_ROWS_CACHED:
-                self._prompt_rows.clear()
-            prompt, truncated = self.task.encode_prompt(sample.source)
-            padded = np.full(self.task.max_prompt_len, self._pad, dtype=ID_DTYPE)
-            padded[: len(prompt)] = prompt
-            row = self._prompt_rows[index] = (padded, len(prompt), truncated)
-        self._prompt_ids[i], self._prompt_len[i], self._truncated_prompt[i] = row
-        self._generated[i] = self._pad
-        self._num_generated[i] = 0
-        self._texts[i] = ""
-        self._text_stale[i] = False
-        self._samples[i] = sample
-        self._metrics[i] = None
-        self._ended[i] = False
+    def _reset_rows(
+        self, rows: np.ndarray, seeds: list[int | None] | None, options: dict[str, Any] | None
+    ) -> None:
+        """Start new episodes in envs ``rows``: per-env sample draws, then array writes."""
+        task = self.task
+        dataset = task.dataset
+        size = len(dataset)
+        plain = self._plain_draw and options is None
+        slot_of = self._slot_of
+        capacity = len(self._slot_prompt)
+        if capacity < size and len(slot_of) + len(rows) > capacity:
+            # Slots may run out in this batch: start over (envs keep copies of what they use,
+            # and no slot may be reused within the batch, which this guarantees).
+            slot_of.clear()
+        slots = []
+        for i in rows.tolist():
+            if seeds is not None and seeds[i] is not None:
+                self._rngs[i] = seeding.np_random(seeds[i])[0]
+            rng = self._rngs[i]
+            if rng is None:
+                rng = self._rngs[i] = seeding.np_random()[0]
+            # Each env draws from its own generator, in env order, as SyncVectorEnv does.
+            index = int(rng.integers(size)) if plain else task.sample_index(options, rng)
+            slot = slot_of.get(index)
+            if slot is None:
+                slot = self._store(index, dataset[index])
+            self._samples[i] = self._slot_sample[slot]
+            slots.append(slot)
+        slot_ids = np.array(slots, dtype=np.intp)
+        prompt_len = self._slot_prompt_len[slot_ids]
+        self._prompt_ids[rows] = self._slot_prompt[slot_ids]
+        self._prompt_len[rows] = prompt_len
+        self._prompt_mask[rows] = self._positions_p < prompt_len[:, None]
+        self._truncated_prompt[rows] = self._slot_truncated[slot_ids]
+        self._generated[rows] = self._pad
+        self._generated_mask[rows] = 0
+        self._num_generated[rows] = 0
+        self._text_stale[rows] = True  # decoded to "" when read
+        self._has_metrics[rows] = False
+        self._ended[rows] = False
+        self._score[rows] = 0.0
+        slow = rows
+        if self._kernel is not None:
+            fast = self._slot_fast[slot_ids]
+            self._fast[rows] = fast
+            self._kernel.reset(rows[fast], slot_ids[fast])
+            slow = rows[~fast]
         if self._dense:
-            tracker = self._trackers[i] = self.task.scorer.start(
-                sample.references, source=sample.source
-            )
-            self._score[i] = tracker.update("")
-        else:
-            self._score[i] = 0.0
+            for i in slow.tolist():
+                self._refresh_text(i)
+                sample = self._samples[i]
+                tracker = self._trackers[i] = task.scorer.start(
+                    sample.references, source=sample.source
+                )
+                self._score[i] = tracker.update("")
+
+    def _store(self, index: int, sample: Sample) -> int:
+        """Compute what a reset onto dataset ``index`` needs into a free slot; its number."""
+        slot = len(self._slot_of)
+        prompt, truncated = self.task.encode_prompt(sample.source)
+        self._slot_prompt[slot] = self._pad
+        self._slot_prompt[slot, : len(prompt)] = prompt
+        self._slot_prompt_len[slot] = len(prompt)
+        self._slot_truncated[slot] = truncated
+        if self._kernel is not None:
+            self._slot_fast[slot] = self._kernel.store(slot, sample.references)
+        self._slot_sample[slot] = sample
+        self._slot_of[index] = slot
+        return slot
+
+    def _refresh_texts(self, rows: np.ndarray) -> None:
+        """:meth:`_refresh_text` of several envs, with one array conversion for all."""
+        stale = rows[self._text_stale[rows]]
+        if len(stale):
+            decode = self.task.tokenizer.decode
+            lengths = self._num_generated[stale].tolist()
+            for i, ids, length in zip(
+                stale.tolist(), self._generated[stale].tolist(), lengths, strict=True
+            ):
+                self._texts[i] = decode(ids[:length])
+            self._text_stale[stale] = False
 
     def _refresh_text(self, i: int) -> None:
         if self._text_stale[i]:
@@ -283,13 +459,12 @@ class TextVectorEnv(VectorEnv):
         return array.astype(ID_DTYPE, copy=False)
 
     def _observation(self) -> dict[str, np.ndarray]:
-        n_gen = self._num_generated[:, None]
         return {
             "prompt_ids": self._prompt_ids.copy(),
-            "prompt_mask": (self._positions_p < self._prompt_len[:, None]).astype(ID_DTYPE),
+            "prompt_mask": self._prompt_mask.copy(),
             "generated_ids": self._generated.copy(),
-            "generated_mask": (self._positions_t < n_gen).astype(ID_DTYPE),
-            "remaining": (self.task.max_new_tokens - n_gen).astype(ID_DTYPE),
+            "generated_mask": self._generated_mask.copy(),
+            "remaining": (self._max_new_tokens - self._num_generated)[:, None],
         }
 
     def _batched_infos(self, rows: np.ndarray) -> dict[str, Any]:
@@ -298,42 +473,62 @@ class TextVectorEnv(VectorEnv):
         Equal to folding ``_add_info`` over the rows, without its per-key Python work per env.
         """
         n = self.num_envs
+        row_list = rows.tolist()
         mask = np.zeros(n, dtype=np.bool_)
         mask[rows] = True
-        per_env = [self._info(int(i)) for i in rows]
-
-        def column(values: list[Any]) -> np.ndarray:
-            first = values[0]
-            if type(first) in (int, float, bool) or isinstance(first, np.number):
-                array = np.zeros(n, dtype=type(first))
-            else:
-                array = np.full(n, None, dtype=object)
-            for i, value in zip(rows, values, strict=True):
-                array[i] = value
-            return array
+        if self._columns_ok is None:
+            # step_info's keys are fixed: check them once against the fast column build.
+            self._columns_ok = tuple(self._info(row_list[0], with_metrics=False)) == _STEP_INFO_KEYS
+        if self._columns_ok:
+            # The columns of step_info (core.env) without a dict per env; the parity tests
+            # against SyncVectorEnv hold the two together, the key check guards its shape.
+            self._refresh_texts(rows)
+            samples = [self._samples[i] for i in row_list]
+            columns: dict[str, list[Any]] = {
+                "sample_id": [s.id for s in samples],  # type: ignore[union-attr]
+                "source": [s.source for s in samples],  # type: ignore[union-attr]
+                "references": [list(s.references) for s in samples],  # type: ignore[union-attr]
+                "generated": [self._texts[i] for i in row_list],
+                "prompt_truncated": self._truncated_prompt[rows].tolist(),
+            }
+        else:
+            per_env = [self._info(i, with_metrics=False) for i in row_list]
+            columns = {key: [info[key] for info in per_env] for key in per_env[0]}
 
         infos: dict[str, Any] = {}
-        for key in per_env[0]:
-            if key == "metrics":
-                continue
-            infos[key] = column([info[key] for info in per_env])
-            infos[f"_{key}"] = mask.copy()
-        pairs = zip(rows, per_env, strict=True)
-        with_metrics = [(i, info["metrics"]) for i, info in pairs if "metrics" in info]
-        if with_metrics:
-            metric_rows = np.array([i for i, _ in with_metrics])
+        for key, values in columns.items():
+            head = values[0]
+            if type(head) in (int, float, bool) or isinstance(head, np.number):
+                array = np.zeros(n, dtype=type(head))
+                array[rows] = values
+            else:
+                array = np.full(n, None, dtype=object)
+                for i, value in zip(row_list, values, strict=True):
+                    array[i] = value
+            infos[key], infos[f"_{key}"] = array, mask.copy()
+        metric_rows = rows[self._has_metrics[rows]]
+        if len(metric_rows):
             metric_mask = np.zeros(n, dtype=np.bool_)
             metric_mask[metric_rows] = True
+            values = self._metric_values[metric_rows]
             nested: dict[str, Any] = {}
-            for name in with_metrics[0][1]:
+            for k, name in enumerate(self._metric_keys):
                 array = np.zeros(n, dtype=float)
-                array[metric_rows] = [m[name] for _, m in with_metrics]
+                array[metric_rows] = values[:, k]
                 nested[name], nested[f"_{name}"] = array, metric_mask.copy()
             infos["metrics"], infos["_metrics"] = nested, metric_mask
         return infos
 
-    def _info(self, i: int) -> dict[str, Any]:
+    def _info(self, i: int, with_metrics: bool = True) -> dict[str, Any]:
         self._refresh_text(i)
         sample = self._samples[i]
         assert sample is not None
-        return step_info(sample, self._texts[i], self._truncated_prompt[i], self._metrics[i])
+        metrics = None
+        if with_metrics and self._has_metrics[i]:
+            metrics = dict(zip(self._metric_keys, self._metric_values[i].tolist(), strict=True))
+        return step_info(sample, self._texts[i], self._truncated_prompt[i], metrics)
+
+
+def _clip_unit(values: np.ndarray) -> np.ndarray:
+    """``rewards.scorers._clip_unit`` elementwise (absorbs float rounding at 0 and 1)."""
+    return np.minimum(1.0, np.maximum(0.0, values))
