@@ -62,16 +62,22 @@ class Suite:
 _EVAL = {"episodes": 200, "split": "validation"}
 
 SUITES: dict[str, Suite] = {
-    # About 10 minutes on 2 CPU cores with --jobs 2: small budgets, the easy envs.
+    # About 11 minutes on 2 quiet CPU cores with --jobs 2: small budgets, the easy envs; SB3
+    # with and without the action mask, and an LM policy (warm start, then PPO with KL).
     "quick": Suite(
         name="quick",
         env_ids=tuple(EASY),
-        algos=("maskable-ppo", "scst", "ppo-lm"),
+        algos=("maskable-ppo", "ppo", "ppo-lm"),
         seeds=(0, 1, 2),
         overrides={
             "maskable-ppo": {"steps": 16_384, "eval": {"every": 4_096}},
-            "scst": {"steps": 80, "eval": {"every": 20}, "warm_start": {"steps": 300}},
-            "ppo-lm": {"steps": 40, "eval": {"every": 10}, "warm_start": {"steps": 300}},
+            "ppo": {"steps": 16_384, "eval": {"every": 4_096}},
+            "ppo-lm": {
+                "steps": 40,
+                "n_envs": 32,
+                "eval": {"every": 10},
+                "warm_start": {"steps": 300},
+            },
         },
         common={"eval": _EVAL},
     ),
@@ -281,13 +287,16 @@ def aggregate(
 
     runs = []
     for env_id, algo, seed in configs:
-        summary = RunFolder(run_folder(out, env_id, algo, seed)).summary()
+        folder = RunFolder(run_folder(out, env_id, algo, seed))
+        summary = folder.summary()
         if summary is None:
             raise RunFolderError(f"run {env_id} {algo} seed {seed} has not finished")
         metrics = {k: v for k, v in summary.items() if k.startswith("eval/")}
+        start = folder.metrics()[0]["eval/score"]  # untrained, or warm-started for LM RL
         runs.append({
             "env_id": env_id, "algo": algo, "seed": seed, "score": summary["eval/score"],
-            "steps": summary["step"], "env_steps": summary["env_steps"], "metrics": metrics,
+            "start_score": start, "steps": summary["step"], "env_steps": summary["env_steps"],
+            "metrics": metrics,
         })  # fmt: skip
     baselines_file = out / "baselines.json"
     baselines: dict[str, dict[str, float]] = (
@@ -305,7 +314,7 @@ def aggregate(
     overall = aggregate_over_envs(per_env)
     table = markdown_table([*per_env, *overall])
     plot_comparison([*per_env, *overall], out / "comparison.png")
-    text = _results_markdown(suite, seeds, configs, table, baselines)
+    text = _results_markdown(suite, seeds, configs, table, baselines, _start_table(runs))
     atomic_write_text(out / "results.md", text)
     summaries = [s.to_dict() for s in (*per_env, *overall)]
     atomic_write_json(out / "results.json", {
@@ -315,12 +324,27 @@ def aggregate(
     return SuiteReport(out, text, runs, baselines, summaries)
 
 
+def _start_table(runs: Sequence[Mapping[str, Any]]) -> str:
+    """Mean score at step 0 and at the end, and the mean change, per env and algorithm."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["env_id"], run["algo"]), []).append(run)
+    lines = ["| env | algo | step 0 | final | change (per seed) |", "|---|---|---:|---:|---|"]
+    for (env_id, algo), group in sorted(groups.items()):
+        start = float(np.mean([r["start_score"] for r in group]))
+        final = float(np.mean([r["score"] for r in group]))
+        changes = ", ".join(f"{r['score'] - r['start_score']:+.3f}" for r in group)
+        lines.append(f"| {env_id} | {algo} | {start:.3f} | {final:.3f} | {changes} |")
+    return "\n".join(lines) + "\n"
+
+
 def _results_markdown(
     suite: Suite,
     seeds: Sequence[int],
     configs: Mapping[tuple, Mapping[str, Any]],
     table: str,
     baselines: Mapping[str, Mapping[str, float]],
+    start_table: str,
 ) -> str:
     budgets = []
     for algo in suite.algos:
@@ -343,6 +367,11 @@ def _results_markdown(
         "Budgets: " + "; ".join(budgets) + ".",
         "",
         table.rstrip(),
+        "",
+        "Where each run started (step 0: the untrained SB3 policy, or the LM policy after its "
+        "supervised warm start) and where it ended, mean over seeds:",
+        "",
+        start_table.rstrip(),
         "",
         "Baselines on the same episodes: "
         + "; ".join(
