@@ -172,3 +172,19 @@ def test_bad_construction_and_order() -> None:
         gym.make_vec("TextTrans-v0", 2, infos="none")
     with pytest.raises(ValueError, match="num_envs: expected an integer >= 1"):
         gym.make_vec("TextTrans-v0", 0)
+
+
+def test_np_randoms_round_trip_replays_the_same_draws() -> None:
+    import copy
+
+    envs = gym.make_vec("TextTrans-Easy-v0", num_envs=3)
+    envs.reset(seed=4)
+    saved = copy.deepcopy(envs.unwrapped.np_randoms)
+    first = envs.reset()[1]["sample_id"].tolist()
+    envs.unwrapped.np_randoms = saved
+    assert envs.reset()[1]["sample_id"].tolist() == first
+    with pytest.raises(ValueError, match="np_randoms: expected 3"):
+        envs.unwrapped.np_randoms = saved[:2]
+    with pytest.raises(ValueError, match="np_randoms"):
+        envs.unwrapped.np_randoms = [0, 1, 2]
+    envs.close()

@@ -160,8 +160,7 @@ def env_rng_state(env: Any) -> list[dict[str, Any] | None]:
     ``get_attr``, ``AsyncVectorEnv``.
     """
     unwrapped = getattr(env, "unwrapped", env)
-    # TextVectorEnv keeps one generator per slot and offers no accessor for them yet.
-    rngs = getattr(unwrapped, "_rngs", None)
+    rngs = getattr(unwrapped, "np_randoms", None)  # TextVectorEnv: one generator per env
     if isinstance(rngs, list):
         return [numpy_generator_state(rng) for rng in rngs]
     sub_envs = _sub_envs(env)
@@ -191,10 +190,9 @@ def load_env_rng_state(env: Any, states: list[dict[str, Any] | None]) -> None:
     """
     check_env_rng_state(env, states)
     unwrapped = getattr(env, "unwrapped", env)
-    rngs = getattr(unwrapped, "_rngs", None)
     generators = [None if s is None else numpy_generator_from_state(s) for s in states]
-    if isinstance(rngs, list):
-        rngs[:] = generators
+    if isinstance(getattr(unwrapped, "np_randoms", None), list):
+        unwrapped.np_randoms = generators
         return
     sub_envs = _sub_envs(env)
     if sub_envs is not None:

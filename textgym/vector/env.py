@@ -173,6 +173,27 @@ class TextVectorEnv(VectorEnv):
         return RougeIdBatch(token_map, self.num_envs, task.max_new_tokens, variants, capacity=slots)
 
     # ------------------------------------------------------------------ API
+    @property
+    def np_randoms(self) -> list[np.random.Generator | None]:
+        """Each env's generator of episode draws (``None`` before its first reset).
+
+        What ``np_random`` is to a single env: a trainer that checkpoints and resumes
+        training saves these and sets them back, so the resumed run draws the same samples.
+        """
+        return list(self._rngs)
+
+    @np_randoms.setter
+    def np_randoms(self, generators: Sequence[np.random.Generator | None]) -> None:
+        generators = list(generators)
+        if len(generators) != self.num_envs or not all(
+            g is None or isinstance(g, np.random.Generator) for g in generators
+        ):
+            raise ValueError(
+                f"np_randoms: expected {self.num_envs} numpy Generators (or None), got "
+                f"{[type(g).__name__ for g in generators]}"
+            )
+        self._rngs = generators
+
     def reset(
         self,
         *,
