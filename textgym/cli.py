@@ -259,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rollout)
 
     p = sub.add_parser(
-        "baselines", help="random vs reference policy on every family (the main job for now)"
+        "baselines", help="random vs reference policy on every family (the gap to close)"
     )
     p.add_argument("env_ids", nargs="*", help="ids to run (default: the benchmark suite)")
     p.add_argument("--episodes", type=int, default=100)
