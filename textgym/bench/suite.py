@@ -308,6 +308,8 @@ def aggregate(
             baselines[env_id] = baseline_scores(
                 env_id, first["eval"]["split"], first["eval"]["episodes"]
             )
+    # Suite order, whether the scores were computed now or read back (sorted) from the file.
+    baselines = {env_id: baselines[env_id] for env_id in suite.env_ids}
     atomic_write_json(baselines_file, baselines)
     pairs = {env: (b["random"], b["reference"]) for env, b in baselines.items()}
     per_env = summarize(runs, pairs)
