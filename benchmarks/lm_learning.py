@@ -51,7 +51,7 @@ from textgym.algos import (
     train_ppo,
     train_scst,
 )
-from textgym.policies.lm import LMActorCritic, make_envs, tiny_causal_lm_config, tiny_seq2seq_config
+from textgym.policies.lm import LMActorCritic, make_envs
 
 
 @dataclass
@@ -117,21 +117,10 @@ def parse_args() -> Args:
 
 
 def build_policy(args: Args, envs: Any, seed: int) -> LMActorCritic:
-    task = envs.unwrapped.task
-    tok = task.tokenizer
     torch.manual_seed(seed)  # the weights' initialisation
-    if args.model == "t5":
-        config = tiny_seq2seq_config(
-            tok.vocab_size, d_model=args.width, num_layers=args.layers, num_heads=args.heads,
-            d_ff=2 * args.width, pad_id=tok.pad_id, eos_id=tok.eos_id,
-        )  # fmt: skip
-    else:
-        config = tiny_causal_lm_config(
-            tok.vocab_size, n_positions=task.max_prompt_len + task.max_new_tokens,
-            n_embd=args.width, n_layer=args.layers, n_head=args.heads,
-            pad_id=tok.pad_id, eos_id=tok.eos_id,
-        )  # fmt: skip
-    return LMActorCritic(config, vocab_size=tok.vocab_size, pad_id=tok.pad_id)
+    return LMActorCritic.from_env(
+        envs, arch=args.model, width=args.width, layers=args.layers, heads=args.heads
+    )
 
 
 def run_one(args: Args, env_id: str, seed: int) -> dict[str, Any]:

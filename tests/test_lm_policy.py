@@ -221,3 +221,16 @@ def test_import_textgym_stays_light_and_missing_extra_is_named():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert 'pip install "textgym[lm]"' in done.stdout
+
+
+def test_from_env_builds_tiny_models_of_either_kind() -> None:
+    envs = make_envs("TextTrans-Easy-v0", 2)
+    task = envs.unwrapped.task
+    gpt2 = LMActorCritic.from_env(envs, width=16, layers=1, heads=2, reference=None)
+    assert gpt2.model.config.n_embd == 16 and not gpt2.is_encoder_decoder
+    assert gpt2.model.config.n_positions == task.max_prompt_len + task.max_new_tokens
+    t5 = LMActorCritic.from_env(envs, arch="t5", width=16, layers=1, heads=2, reference=None)
+    assert t5.is_encoder_decoder and t5.model.config.d_ff == 32
+    assert t5.model.config.eos_token_id == task.tokenizer.eos_id
+    with pytest.raises(ValueError, match="arch: expected 'gpt2' or 't5'"):
+        LMActorCritic.from_env(envs, arch="bert")

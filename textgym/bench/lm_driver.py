@@ -31,12 +31,7 @@ class LMDriver:
         require("transformers", f"--algo {config['algo']}")
         import torch
 
-        from textgym.policies.lm import (
-            LMActorCritic,
-            make_envs,
-            tiny_causal_lm_config,
-            tiny_seq2seq_config,
-        )
+        from textgym.policies.lm import LMActorCritic, make_envs
 
         self.config = config
         self.algo = config["algo"]
@@ -45,30 +40,16 @@ class LMDriver:
         self.envs = make_envs(
             config["env_id"], config["n_envs"], **{"report_metrics": False, **env_kwargs}
         )
-        task = self.envs.unwrapped.task
-        tok = task.tokenizer
-        model_cfg = config["model"]
-        model: Any
-        if model_cfg["name"]:
-            model = model_cfg["name"]  # a Hub name or a local save_pretrained folder
-        elif model_cfg["arch"] == "t5":
-            model = tiny_seq2seq_config(
-                tok.vocab_size, d_model=model_cfg["width"], num_layers=model_cfg["layers"],
-                num_heads=model_cfg["heads"], d_ff=2 * model_cfg["width"],
-                pad_id=tok.pad_id, eos_id=tok.eos_id,
-            )  # fmt: skip
-        else:
-            model = tiny_causal_lm_config(
-                tok.vocab_size, n_positions=task.max_prompt_len + task.max_new_tokens,
-                n_embd=model_cfg["width"], n_layer=model_cfg["layers"], n_head=model_cfg["heads"],
-                pad_id=tok.pad_id, eos_id=tok.eos_id,
-            )  # fmt: skip
+        model = config["model"]
         kl_coef = config["hparams"].get("kl_coef", 0.0) or 0.0
         torch.manual_seed(config["seed"])  # the weights' initialisation
-        self.policy = LMActorCritic(
-            model,
-            vocab_size=tok.vocab_size,
-            pad_id=tok.pad_id,
+        self.policy = LMActorCritic.from_env(
+            self.envs,
+            model["name"] or None,  # a Hub name or a local save_pretrained folder
+            arch=model["arch"],
+            width=model["width"],
+            layers=model["layers"],
+            heads=model["heads"],
             reference="frozen" if kl_coef > 0 else None,
         )
         self.env_steps = 0

@@ -197,21 +197,47 @@ class LMActorCritic(nn.Module):
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_env(cls, env: Any, model: Any = None, **kwargs: Any) -> LMActorCritic:
+    def from_env(
+        cls,
+        env: Any,
+        model: Any = None,
+        *,
+        arch: str = "gpt2",
+        width: int = 128,
+        layers: int = 2,
+        heads: int = 4,
+        **kwargs: Any,
+    ) -> LMActorCritic:
         """A policy for ``env`` (single or vector): vocabulary and ids from its tokenizer.
 
-        ``model=None`` builds a tiny GPT-2 (:func:`tiny_causal_lm_config`) long enough for the
-        env's prompts and generations.
+        Args:
+            env: A textgym env or vector env.
+            model: A model, config, Hub name or local path; ``None`` builds a tiny one from a
+                config, its token ids those of the env's tokenizer.
+            arch: The tiny model's kind when ``model`` is ``None``: ``"gpt2"``
+                (:func:`tiny_causal_lm_config`, long enough for the env's prompts and
+                generations) or ``"t5"`` (:func:`tiny_seq2seq_config`, ``d_ff = 2 * width``).
+            width, layers, heads: The tiny model's size (ignored when ``model`` is given).
+            **kwargs: Passed to the constructor (``reference``, ``lora``, ``device``...).
         """
         from textgym.policies.lm.rollout import task_of
 
         task = task_of(env)
         tok = task.tokenizer
         if model is None:
-            length = task.max_prompt_len + task.max_new_tokens
-            model = tiny_causal_lm_config(
-                tok.vocab_size, n_positions=length, pad_id=tok.pad_id, eos_id=tok.eos_id
-            )
+            ids = {"pad_id": tok.pad_id, "eos_id": tok.eos_id}
+            if arch == "t5":
+                model = tiny_seq2seq_config(
+                    tok.vocab_size, d_model=width, num_layers=layers, num_heads=heads,
+                    d_ff=2 * width, **ids,
+                )  # fmt: skip
+            elif arch == "gpt2":
+                model = tiny_causal_lm_config(
+                    tok.vocab_size, n_positions=task.max_prompt_len + task.max_new_tokens,
+                    n_embd=width, n_layer=layers, n_head=heads, **ids,
+                )  # fmt: skip
+            else:
+                raise ValueError(f"arch: expected 'gpt2' or 't5', got {arch!r}")
         return cls(model, vocab_size=tok.vocab_size, pad_id=tok.pad_id, **kwargs)
 
     def _frozen_copy(self) -> nn.Module:
