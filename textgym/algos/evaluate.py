@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 import torch
 
 from textgym import metrics as tg_metrics
-from textgym._io import atomic_write_text
+from textgym._io import atomic_write_jsonl
 from textgym.policies.lm.decoding import Sampling
 from textgym.policies.lm.model import LMActorCritic
 from textgym.policies.lm.rollout import rollout, task_of
@@ -94,6 +93,5 @@ def evaluate(
     if predictions_path is not None:
         for r in rows:
             r["source"] = task.dataset[r["index"]].source
-        lines = (json.dumps(r, sort_keys=True) for r in rows)
-        atomic_write_text(predictions_path, "".join(line + "\n" for line in lines))
+        atomic_write_jsonl(predictions_path, rows)
     return result

@@ -8,7 +8,6 @@ every RNG) so that a resumed run continues exactly where the interrupted one sto
 from __future__ import annotations
 
 import io
-import json
 import pickle
 import random
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from textgym._io import atomic_write_text
+from textgym._io import atomic_write_jsonl
 from textgym._optional import require
 
 
@@ -182,8 +181,7 @@ class SB3Driver:
             rows.append(_prediction(index, info, length))
         env.close()
         if predictions_path is not None:
-            lines = (json.dumps(row, sort_keys=True) + "\n" for row in rows)
-            atomic_write_text(predictions_path, "".join(lines))
+            atomic_write_jsonl(predictions_path, rows)
         return summarize_predictions(rows)
 
     # -- checkpoints ----------------------------------------------------------------------

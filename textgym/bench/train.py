@@ -53,13 +53,15 @@ def make_driver(config: Mapping[str, Any]) -> Any:
     return LMDriver(config)
 
 
-def save_checkpoint(path: Path, state: Mapping[str, Any]) -> None:
-    """``torch.save`` into memory, then an atomic replace: never a truncated checkpoint."""
+def save_checkpoint(state: Mapping[str, Any], *paths: Path) -> None:
+    """``torch.save`` into memory once, then an atomic replace of each path: never a truncated
+    checkpoint."""
     import torch
 
     buffer = io.BytesIO()
     torch.save(dict(state), buffer)
-    atomic_write_bytes(path, buffer.getvalue())
+    for path in paths:
+        atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -170,9 +172,8 @@ def train(
             predictions = folder.path / RunFolder.PREDICTIONS if last else None
             rows.append(_row(driver, train_stats, driver.evaluate(split, episodes, predictions)))
             state = {"format": CHECKPOINT_FORMAT, "rows": rows, "driver": driver.state_dict()}
-            save_checkpoint(latest, state)
-            if last:
-                save_checkpoint(folder.checkpoints / "final.pt", state)
+            final = [folder.checkpoints / "final.pt"] if last else []
+            save_checkpoint(state, latest, *final)
             _record(folder, writer, rows, driver, log, clock)
     finally:
         bar.close()
