@@ -410,3 +410,17 @@ def test_cli_bench(tmp_path: Path, tiny_suite: str, capsys) -> None:
     ]:
         assert main(bad) == 2
         assert message in capsys.readouterr().err
+
+
+def test_baselines_play_the_evaluation_episodes() -> None:
+    from textgym.bench.rollout import rollout
+
+    fixed = rollout(ENV, "reference", 5, seed=0, env_kwargs={"split": "validation"},
+                    fixed_samples=True)  # fmt: skip
+    assert fixed.episodes == 5 and fixed.mean == pytest.approx(1.0)
+    # The same samples whatever the seed: only the random policy's draws depend on it.
+    a = rollout(ENV, "random", 20, seed=0, env_kwargs={"split": "validation"}, fixed_samples=True)
+    b = rollout(ENV, "random", 20, seed=0, env_kwargs={"split": "validation"}, fixed_samples=True)
+    assert a.scores == b.scores
+    scores = suite_module.baseline_scores(ENV, "validation", 20)
+    assert scores == {"random": a.mean, "reference": pytest.approx(1.0)}

@@ -75,11 +75,17 @@ def rollout(
     episodes: int = 100,
     seed: int = 0,
     env_kwargs: Mapping[str, Any] | None = None,
+    *,
+    fixed_samples: bool = False,
 ) -> RolloutResult:
     """Run ``episodes`` episodes of a simple policy.
 
     The env is reset with ``seed`` once, then without a seed, so the episodes are a seeded
     stream of samples; the random policy's action space is seeded with ``seed`` too.
+
+    Args:
+        fixed_samples: Play samples ``0..episodes-1`` of the env's dataset instead (fewer if
+            it is smaller): the evaluation episodes of ``textgym train``.
 
     Raises:
         ValueError: For an unknown policy or a non-positive number of episodes.
@@ -87,13 +93,16 @@ def rollout(
     if episodes < 1:
         raise ValueError(f"episodes: expected >= 1, got {episodes}")
     env = gym.make(env_id, **dict(env_kwargs or {}))
+    if fixed_samples:
+        episodes = min(episodes, len(env.unwrapped.dataset))  # type: ignore[attr-defined]
     try:
         act = _policy(policy, env, seed)
         scores: list[float] = []
         lengths: list[int] = []
         sums: dict[str, float] = {}
         for episode in range(episodes):
-            env.reset(seed=seed if episode == 0 else None)
+            options = {"sample_id": episode} if fixed_samples else None
+            env.reset(seed=seed if episode == 0 else None, options=options)
             total, steps, done = 0.0, 0, False
             info: dict[str, Any] = {}
             while not done:

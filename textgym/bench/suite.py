@@ -250,28 +250,12 @@ def _run_one(config: dict[str, Any], path: str, force: bool) -> tuple[dict[str, 
 def baseline_scores(env_id: str, split: str, episodes: int, seed: int = 0) -> dict[str, float]:
     """Mean score of the uniform random policy and of the reference policy on samples
     ``0..episodes-1`` of ``split``: the episodes every trained agent is evaluated on."""
-    import gymnasium as gym
+    from textgym.bench.rollout import POLICIES, rollout
 
-    env = gym.make(env_id, split=split)
-    task: Any = env.unwrapped
-    rng = np.random.default_rng(seed)
-    scores: dict[str, float] = {}
-    for policy in ("random", "reference"):
-        total = 0.0
-        count = min(episodes, len(task.dataset))
-        for index in range(count):
-            env.reset(seed=seed if index == 0 else None, options={"sample_id": index})
-            terminated = truncated = False
-            while not (terminated or truncated):
-                if policy == "random":
-                    action = int(rng.integers(env.action_space.n))
-                else:
-                    action = task.reference_action()
-                _, _, terminated, truncated, info = env.step(action)
-            total += info["metrics"]["score"]
-        scores[policy] = total / max(count, 1)
-    env.close()
-    return scores
+    return {
+        policy: rollout(env_id, policy, episodes, seed, {"split": split}, fixed_samples=True).mean
+        for policy in POLICIES
+    }
 
 
 def aggregate(
