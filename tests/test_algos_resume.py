@@ -221,3 +221,21 @@ def test_state_of_another_trainer_or_env_size_is_refused():
         other.load_state_dict(state)
     for name, tensor in other.policy.state_dict().items():  # refused before changing anything
         assert torch.equal(tensor, before[name]), name
+
+
+def test_a_generator_state_from_another_device_reseeds_with_a_warning():
+    """A CUDA generator's state (Philox, 16 bytes) cannot set a CPU generator: the trainer
+    re-seeds from it, deterministically, and says so."""
+    from textgym.algos import DeviceChangeWarning
+
+    state = build("ppo").state_dict()
+    cuda_like = torch.tensor([7, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0], dtype=torch.uint8)
+    state["generator"] = cuda_like
+
+    def resumed_stats() -> dict[str, float]:
+        trainer = build("ppo")
+        with pytest.warns(DeviceChangeWarning, match="re-seeded from the saved state"):
+            trainer.load_state_dict(state)
+        return deterministic(trainer.step())
+
+    assert resumed_stats() == resumed_stats()  # determined by the checkpoint alone

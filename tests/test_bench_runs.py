@@ -122,6 +122,9 @@ def test_any_argument_of_the_algorithm_is_a_valid_hparam() -> None:
         ({"algo": "sup", "model": {"arch": "bert"}}, "model.arch: expected gpt2 or t5"),
         ({"algo": "ppo", "eval": {"split": "dev"}}, "eval.split"),
         ({"algo": "scst", "mask": {}}, "unknown config key 'mask'"),
+        ({"algo": "scst", "model": {"device": "gpu"}}, "model.device: expected cpu, cuda or"),
+        ({"algo": "scst", "model": {"device": "cuda:99"}}, "model.device: cuda:99 asked for"),
+        ({"algo": "scst", "model": {"bf16": "yes"}}, "model.bf16: expected true, false or null"),
     ],
 )
 def test_bad_configurations_name_the_key(overrides: dict, message: str) -> None:
@@ -219,6 +222,17 @@ def test_resuming_a_finished_run_changes_nothing(tmp_path: Path) -> None:
     again = train(None, tmp_path / "run", resume=True)
     assert again.summary == result.summary
     assert {p: p.read_bytes() for p in result.path.rglob("*") if p.is_file()} == before
+
+
+def test_eval_device_override(tmp_path: Path) -> None:
+    run = train(tiny("sup"), tmp_path / "run").path
+    on_cpu = evaluate_run(run, split="test", episodes=3, device="cpu")
+    assert on_cpu == evaluate_run(run, split="test", episodes=3)
+    with pytest.raises(ConfigError, match="model.device: expected cpu, cuda or cuda:N"):
+        evaluate_run(run, split="test", episodes=3, device="tpu")
+    sb3 = train(tiny("ppo"), tmp_path / "sb3").path
+    with pytest.raises(ValueError, match="--device: SB3 runs evaluate on the CPU"):
+        evaluate_run(sb3, split="test", episodes=3, device="cpu")
 
 
 def test_eval_writes_split_metrics_and_predictions(tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     try:
         result = evaluate_run(
             args.run_dir, split=args.split, episodes=args.episodes,
-            checkpoint=args.checkpoint, force=args.force,
+            checkpoint=args.checkpoint, force=args.force, device=args.device,
         )  # fmt: skip
     except (RunFolderError, ValueError) as exc:
         raise CliError(str(exc)) from None
@@ -306,6 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, help="samples 0..N-1 (default: the run's eval.episodes)")
     p.add_argument("--checkpoint", default="final", help="final (default) or latest")
     p.add_argument("--force", action="store_true", help="read a folder from a newer textgym")
+    p.add_argument(
+        "--device", help="LM runs: evaluate on this device (cpu, cuda, cuda:N) instead of the run's"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
 

@@ -16,6 +16,7 @@ Needs torch and transformers (``pip install "textgym[lm]"``); not imported by ``
 
 from textgym.algos.common import (
     AdaptiveKLController,
+    DeviceChangeWarning,
     FixedKLController,
     Trainer,
     gae,
@@ -33,6 +34,7 @@ from textgym.algos.supervised import (
 
 __all__ = [
     "AdaptiveKLController",
+    "DeviceChangeWarning",
     "FixedKLController",
     "PPOConfig",
     "PPOTrainer",

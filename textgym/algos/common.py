@@ -3,6 +3,8 @@ and the resumable :class:`Trainer` base (state of RNGs, optimizer and env stream
 
 from __future__ import annotations
 
+import hashlib
+import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -205,6 +207,10 @@ def load_env_rng_state(env: Any, states: list[dict[str, Any] | None]) -> None:
     raise TypeError(f"env: cannot set the RNG state of {type(env).__name__}")
 
 
+class DeviceChangeWarning(RuntimeWarning):
+    """A trainer state saved on one kind of device (CPU, CUDA) was loaded on another."""
+
+
 class Trainer:
     """A trainer run one iteration at a time, whose whole state can be saved and restored.
 
@@ -307,13 +313,30 @@ class Trainer:
         if self.scheduler is not None and state["scheduler"] is not None:
             # LambdaLR.load_state_dict pops keys from its argument: give it a copy.
             self.scheduler.load_state_dict(dict(state["scheduler"]))
-        self.generator.set_state(state["generator"].cpu())
+        self._load_generator_state(state["generator"].cpu())
         if state["numpy_rng"] is not None:
             self.rng = numpy_generator_from_state(state["numpy_rng"])
         load_torch_rng_state(state["torch_rng"])
         load_env_rng_state(self.env, state["env_rng"])
         self.iteration = int(state["iteration"])
         self._load_extra_state(state)
+
+    def _load_generator_state(self, saved: torch.Tensor) -> None:
+        if saved.numel() == self.generator.get_state().numel():
+            self.generator.set_state(saved)
+            return
+        # A CPU generator's state (Mersenne Twister) cannot seed a CUDA one (Philox) or the
+        # reverse: derive a seed from the saved state, so the continuation is still determined
+        # by the checkpoint, though it differs from continuing on the original device.
+        seed = int.from_bytes(hashlib.sha256(saved.numpy().tobytes()).digest()[:8], "little")
+        self.generator.manual_seed(seed)
+        warnings.warn(
+            f"state: the sampling generator was saved on another kind of device than "
+            f"{self.generator.device.type!r}; it is re-seeded from the saved state, so training "
+            f"from here will not repeat a continuation on the original device",
+            DeviceChangeWarning,
+            stacklevel=3,
+        )
 
     def _extra_state(self) -> dict[str, Any]:
         return {}

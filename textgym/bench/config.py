@@ -23,6 +23,7 @@ import copy
 import difflib
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,11 @@ _SB3: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 # LM defaults follow benchmarks/lm_learning.py (the settings of the README's learning table).
-_MODEL = {"arch": "gpt2", "name": None, "width": 128, "layers": 2, "heads": 4}
+# device: "cpu", "cuda" or "cuda:N"; bf16: autocast (None: on for CUDA, off on CPU).
+_MODEL = {
+    "arch": "gpt2", "name": None, "width": 128, "layers": 2, "heads": 4,
+    "device": "cpu", "bf16": None,
+}  # fmt: skip
 _WARM_START = {"steps": 300, "batch_size": 32, "learning_rate": 2e-3}
 _LM: dict[str, dict[str, Any]] = {
     "sup": {"batch_size": 32, "learning_rate": 2e-3, "weight_decay": 0.0, "max_grad_norm": 1.0},
@@ -319,6 +324,35 @@ def _check(config: dict[str, Any]) -> None:
     model = config.get("model")
     if model is not None and model["arch"] not in ("gpt2", "t5"):
         raise ConfigError(f"model.arch: expected gpt2 or t5, got {model['arch']!r}")
+    if model is not None:
+        check_device(model["device"], model["bf16"])
+
+
+def check_device(device: Any, bf16: Any) -> None:
+    """``device`` a device string that is present on this machine; ``bf16`` a bool or None.
+
+    Raises:
+        ConfigError: Either is malformed, or the device is missing (e.g. no CUDA).
+    """
+    if bf16 is not None and not isinstance(bf16, bool):
+        raise ConfigError(f"model.bf16: expected true, false or null (auto), got {bf16!r}")
+    if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise ConfigError(f"model.device: expected cpu, cuda or cuda:N, got {device!r}")
+    if device == "cpu":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError(
+            f"model.device: {device} asked for, but torch sees no CUDA device "
+            f"(torch {torch.__version__}); use model.device=cpu"
+        )
+    index = int(device.partition(":")[2] or 0)
+    if index >= torch.cuda.device_count():
+        raise ConfigError(
+            f"model.device: {device} asked for, but torch sees "
+            f"{torch.cuda.device_count()} CUDA device(s)"
+        )
 
 
 def dump_yaml(config: Mapping[str, Any]) -> str:

@@ -51,6 +51,8 @@ class LMDriver:
             layers=model["layers"],
             heads=model["heads"],
             reference="frozen" if kl_coef > 0 else None,
+            device=model.get("device", "cpu"),  # older run folders lack the key
+            bf16=model.get("bf16"),
         )
         self.env_steps = 0
         self.episodes = 0

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from textgym._io import atomic_write_bytes
-from textgym.bench.config import LM_ALGOS, SB3_ALGOS, STEP_UNITS
+from textgym.bench.config import LM_ALGOS, SB3_ALGOS, STEP_UNITS, check_device
 from textgym.bench.runs import RunFolder, RunFolderError
 
 CHECKPOINT_FORMAT = 1
@@ -313,6 +313,7 @@ def evaluate_run(
     episodes: int | None = None,
     checkpoint: str = "final",
     force: bool = False,
+    device: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a run's checkpoint on a split; writes ``eval_<split>.json`` and
     ``predictions_<split>.jsonl`` into the run folder.
@@ -323,10 +324,12 @@ def evaluate_run(
         episodes: Samples ``0..episodes-1`` (default: the run's ``eval.episodes``).
         checkpoint: ``final`` (a finished run) or ``latest`` (the last checkpoint).
         force: Accept a folder written by a newer textgym.
+        device: LM runs: the device to evaluate on (default: the run's ``model.device``), e.g.
+            ``"cpu"`` for a run trained on a GPU.
 
     Raises:
         RunFolderError: Not a run folder, newer format, or the checkpoint is missing.
-        ValueError: A bad split, episode count or checkpoint name.
+        ValueError: A bad split, episode count, checkpoint name or device.
     """
     if split not in ("train", "validation", "test"):
         raise ValueError(f"--split: expected train, validation or test, got {split!r}")
@@ -345,13 +348,25 @@ def evaluate_run(
         )
         raise RunFolderError(f"{str(path)!r}: missing checkpoint {file.name}.{hint}")
     config = folder.config()
+    if device is not None:
+        if config["algo"] in SB3_ALGOS:
+            raise ValueError(f"--device: SB3 runs evaluate on the CPU; got --device {device}")
+        config["model"]["device"] = device
+    if "model" in config:
+        check_device(config["model"].get("device", "cpu"), config["model"].get("bf16"))
     state = load_checkpoint(file)
     import torch
 
     torch.set_num_threads(int(config["threads"]))
     driver = make_driver(config)
     try:
-        driver.load_state_dict(state["driver"])
+        with warnings.catch_warnings():
+            # Evaluation does not use the training sampler a device change re-seeds.
+            if config["algo"] in LM_ALGOS:
+                from textgym.algos import DeviceChangeWarning
+
+                warnings.simplefilter("ignore", DeviceChangeWarning)
+            driver.load_state_dict(state["driver"])
         count = int(config["eval"]["episodes"]) if episodes is None else episodes
         metrics = driver.evaluate(split, count, folder.path / f"predictions_{split}.jsonl")
     finally:
