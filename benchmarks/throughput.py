@@ -43,6 +43,7 @@ class Args:
     steps: int = 300  # vector steps per measurement
     repeats: int = 3  # median over repeats
     warmup_seconds: float = 5.0  # stepping before timing, the same for every implementation
+    reward_only: bool = False  # report_metrics=False everywhere: the reward, no other metrics
     out: str = str(Path(__file__).parent / "results" / "throughput.json")
     quick: bool = False
 
@@ -55,6 +56,12 @@ class Args:
         parser.add_argument("--repeats", type=int, default=cls.repeats)
         parser.add_argument("--warmup-seconds", type=float, default=cls.warmup_seconds)
         parser.add_argument("--out", default=cls.out, help="JSON results ('' for none)")
+        parser.add_argument(
+            "--reward-only",
+            action="store_true",
+            help="every implementation with report_metrics=False (no per-episode metrics "
+            "beyond the reward, as an RL training loop that reads only rewards needs)",
+        )
         parser.add_argument("--quick", action="store_true")
         ns = parser.parse_args()
         args = cls(
@@ -64,6 +71,7 @@ class Args:
             repeats=ns.repeats,
             warmup_seconds=ns.warmup_seconds,
             out=ns.out,
+            reward_only=ns.reward_only,
         )
         if ns.quick:
             args = dataclasses.replace(
@@ -118,6 +126,7 @@ def main() -> None:
     print(
         f"# textgym {textgym.__version__}, {args.env_id}, {machine}, gymnasium {gym.__version__}; "
         f"{args.steps} steps x {args.repeats} repeats (median)"
+        + ("; report_metrics=False everywhere" if args.reward_only else "")
     )
     warm = gym.make(args.env_id)
     for _ in warm.unwrapped.dataset:  # generate the train split once, outside the timings
@@ -127,7 +136,9 @@ def main() -> None:
     rng = np.random.default_rng(0)
     rows = []
     for mode in args.reward_modes:
-        kwargs = {"reward_mode": mode}
+        kwargs: dict = {"reward_mode": mode}
+        if args.reward_only:
+            kwargs["report_metrics"] = False
         single = gym.make(args.env_id, **kwargs)
         single.reset(seed=0)
         acts1 = [rng.integers(0, vocab, 1) for _ in range(args.steps)]
