@@ -230,6 +230,8 @@ def test_eval_device_override(tmp_path: Path) -> None:
     assert on_cpu == evaluate_run(run, split="test", episodes=3)
     with pytest.raises(ConfigError, match="model.device: expected cpu, cuda or cuda:N"):
         evaluate_run(run, split="test", episodes=3, device="tpu")
+    with pytest.raises(ConfigError, match="model.device: cuda:99 asked for"):
+        evaluate_run(run, split="test", episodes=3, device="cuda:99")
     sb3 = train(tiny("ppo"), tmp_path / "sb3").path
     with pytest.raises(ValueError, match="--device: SB3 runs evaluate on the CPU"):
         evaluate_run(sb3, split="test", episodes=3, device="cpu")

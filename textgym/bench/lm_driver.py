@@ -31,8 +31,14 @@ class LMDriver:
         require("transformers", f"--algo {config['algo']}")
         import torch
 
+        from textgym.bench.config import check_device
         from textgym.policies.lm import LMActorCritic, make_envs
 
+        model = config["model"]
+        device = model.get("device", "cpu")  # older run folders lack the key
+        # Here rather than only in resolve(): resumed and evaluated runs are not re-resolved,
+        # and may be opened on a machine without the device they were trained on.
+        check_device(device, model.get("bf16"))
         self.config = config
         self.algo = config["algo"]
         self._make_envs = make_envs
@@ -40,7 +46,6 @@ class LMDriver:
         self.envs = make_envs(
             config["env_id"], config["n_envs"], **{"report_metrics": False, **env_kwargs}
         )
-        model = config["model"]
         kl_coef = config["hparams"].get("kl_coef", 0.0) or 0.0
         torch.manual_seed(config["seed"])  # the weights' initialisation
         self.policy = LMActorCritic.from_env(
@@ -51,7 +56,7 @@ class LMDriver:
             layers=model["layers"],
             heads=model["heads"],
             reference="frozen" if kl_coef > 0 else None,
-            device=model.get("device", "cpu"),  # older run folders lack the key
+            device=device,
             bf16=model.get("bf16"),
         )
         self.env_steps = 0

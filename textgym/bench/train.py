@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from textgym._io import atomic_write_bytes
-from textgym.bench.config import LM_ALGOS, SB3_ALGOS, STEP_UNITS, check_device
+from textgym.bench.config import LM_ALGOS, SB3_ALGOS, STEP_UNITS
 from textgym.bench.runs import RunFolder, RunFolderError
 
 CHECKPOINT_FORMAT = 1
@@ -351,9 +351,7 @@ def evaluate_run(
     if device is not None:
         if config["algo"] in SB3_ALGOS:
             raise ValueError(f"--device: SB3 runs evaluate on the CPU; got --device {device}")
-        config["model"]["device"] = device
-    if "model" in config:
-        check_device(config["model"].get("device", "cpu"), config["model"].get("bf16"))
+        config["model"]["device"] = device  # checked by the driver
     state = load_checkpoint(file)
     import torch
 
