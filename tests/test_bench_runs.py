@@ -55,14 +55,7 @@ def tiny(algo: str, **extra: Any) -> dict[str, Any]:
             overrides["hparams"] = {"samples_per_prompt": 1}
         if algo == "ppo-lm":
             overrides["hparams"] = {"minibatch_size": 2, "epochs": 1}
-    return resolve(overrides=_merge(overrides, extra))
-
-
-def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in top.items():
-        out[key] = _merge(out[key], value) if isinstance(value, dict) and key in out else value
-    return out
+    return resolve(overrides, extra)  # extra layered on top, as a config file and overrides
 
 
 class Interrupt(Exception):

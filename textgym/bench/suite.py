@@ -55,8 +55,8 @@ class Suite:
 
     def config(self, env_id: str, algo: str, seed: int) -> dict[str, Any]:
         """The resolved configuration of one run."""
-        overrides = _deep_merge(dict(self.common), dict(self.overrides.get(algo, {})))
-        return resolve(overrides={**overrides, "env_id": env_id, "algo": algo, "seed": seed})
+        run = {**self.overrides.get(algo, {}), "env_id": env_id, "algo": algo, "seed": seed}
+        return resolve(dict(self.common), run)  # common, then the algorithm's budget
 
 
 _EVAL = {"episodes": 200, "split": "validation"}
@@ -127,16 +127,6 @@ class SuiteReport:
 def run_folder(out: Path, env_id: str, algo: str, seed: int) -> Path:
     """Where one run of a suite lives."""
     return out / "runs" / env_id / algo / f"seed{seed}"
-
-
-def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
-            merged[key] = _deep_merge(dict(merged[key]), value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def run_suite(
