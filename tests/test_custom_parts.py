@@ -111,6 +111,39 @@ def test_word_tokenizer_round_trips_its_vocabulary(tokens: list[str]) -> None:
     assert all(0 <= i < tok.vocab_size for i in ids)
 
 
+@given(
+    st.lists(token, min_size=1, max_size=12, unique=True),
+    st.lists(st.lists(st.integers(0, 14), max_size=9), min_size=1, max_size=6),
+    st.integers(0, 4),
+)
+def test_decode_rows_equals_decode_of_each_row(
+    words: list[str], rows: list[list[int]], pad: int
+) -> None:
+    tok = WordTokenizer(words)
+    rows = [[i % tok.vocab_size for i in row] for row in rows]
+    width = max(map(len, rows)) + pad
+    filler = [tok.pad_id, tok.eos_id]
+    array = np.array(
+        [row + [filler[k % 2] for k in range(width - len(row))] for row in rows], dtype=np.int32
+    )
+    # PAD and EOS decode to nothing, so padded rows decode like the rows themselves.
+    assert tok.decode_rows(array) == [tok.decode(row) for row in rows]
+
+
+def test_decode_rows_rejects_bad_input() -> None:
+    tok = WordTokenizer(["a", "."])
+    assert tok.decode_rows(np.array([[3, 4, 3], [0, 3, 1]])) == ["a. a", "a"]
+    assert tok.decode_rows(np.zeros((2, 0), dtype=np.int64)) == ["", ""]
+    with pytest.raises(ValueError, match=r"ids: expected a 2-D integer array, got shape \(3,\)"):
+        tok.decode_rows(np.array([3, 4, 3]))
+    with pytest.raises(ValueError, match="expected a 2-D integer array.*float64"):
+        tok.decode_rows(np.array([[3.0]]))
+    with pytest.raises(ValueError, match=r"ids: 7 is not a token id in \[0, 5\)"):
+        tok.decode_rows(np.array([[3, 7]]))
+    with pytest.raises(ValueError, match=r"ids: -2 is not a token id"):
+        tok.decode_rows(np.array([[-2, 3]]))
+
+
 def test_word_tokenizer_rejects_bad_vocabularies() -> None:
     with pytest.raises(ValueError, match=r"words: token 'a' appears more than once"):
         WordTokenizer(["a", "b", "a"])

@@ -32,6 +32,9 @@ TOKENIZER = WordTokenizer(WORDS)
 TOKEN_MAP = RougeTokenMap.from_tokenizer(TOKENIZER)
 EXTRA_WORDS = ["zebra", "unseen", "Running", "x", "Café", "10", "naive"]  # not in the vocab
 
+# Both implementations of the kernel: numpy calls and the compiled (numba) loops.
+JIT = pytest.mark.parametrize("jit", [False, True], ids=["numpy", "numba"])
+
 ids_strategy = st.lists(st.integers(0, TOKENIZER.vocab_size - 1), max_size=30)
 reference_strategy = st.lists(st.sampled_from(WORDS + EXTRA_WORDS), max_size=25).map(
     lambda words: " ".join(words)
@@ -54,12 +57,13 @@ def test_token_map_applies_to_the_embedded_tokenizer_only() -> None:
     assert TOKEN_MAP.id_counts[TOKENIZER.token_to_id(".")] == 0
 
 
+@JIT
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(ids_strategy, references_strategy), min_size=1, max_size=8))
-def test_batch_equals_string_path(pairs: list[tuple[list[int], list[str]]]) -> None:
+def test_batch_equals_string_path(jit: bool, pairs: list[tuple[list[int], list[str]]]) -> None:
     hyps = [ids for ids, _ in pairs]
     refs = [r for _, r in pairs]
-    got = rouge_ids_batch(TOKEN_MAP, hyps, refs, VARIANTS)
+    got = rouge_ids_batch(TOKEN_MAP, hyps, refs, VARIANTS, jit=jit)
     for b, (ids, references) in enumerate(pairs):
         expected = exact(ids, references)
         for variant in VARIANTS:
@@ -76,6 +80,7 @@ def test_batch_equals_rouge_score(ids: list[int], references: list[str]) -> None
         assert got[variant][0] == pytest.approx(expected[variant].fmeasure, abs=1e-12)
 
 
+@JIT
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(references_strategy, min_size=2, max_size=6),
@@ -85,11 +90,12 @@ def test_batch_equals_rouge_score(ids: list[int], references: list[str]) -> None
     ),
 )
 def test_incremental_state_equals_string_path(
-    reference_sets: list[list[str]], ops: list[tuple[int, int, bool]]
+    jit: bool, reference_sets: list[list[str]], ops: list[tuple[int, int, bool]]
 ) -> None:
     """Appends and resets interleaved over 4 rows; every prefix scores like its text."""
     rows = 4
-    batch = RougeIdBatch(TOKEN_MAP, rows, 40, VARIANTS, capacity=len(reference_sets))
+    batch = RougeIdBatch(TOKEN_MAP, rows, 40, VARIANTS, capacity=len(reference_sets), jit=jit)
+    assert batch.jit is jit
     for slot, references in enumerate(reference_sets):
         assert batch.store(slot, references)
     current = [slot % len(reference_sets) for slot in range(rows)]
@@ -118,11 +124,27 @@ def test_references_beyond_the_lcs_word_are_refused() -> None:
         rouge_ids_batch(TOKEN_MAP, [[4]], [["cat " * 65]])
 
 
-def test_long_hypotheses_use_the_pairwise_rank() -> None:
+@JIT
+def test_long_hypotheses_use_the_pairwise_rank(jit: bool) -> None:
     """Over 64 hypothesis tokens the rank falls back from bit masks to boolean arrays."""
     rng = np.random.default_rng(0)
     refs = [" ".join(rng.choice(WORDS[:20], 40).tolist())]
     ids = rng.integers(3, 23, 90).tolist()
-    got = rouge_ids_batch(TOKEN_MAP, [ids], [refs], VARIANTS)
+    got = rouge_ids_batch(TOKEN_MAP, [ids], [refs], VARIANTS, jit=jit)
     expected = exact(ids, refs)
     assert {v: got[v][0] for v in VARIANTS} == expected
+
+
+def test_jit_without_numba_names_the_extra(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # "import numba" now fails
+    monkeypatch.delitem(sys.modules, "textgym.metrics._rouge_ids_jit", raising=False)
+    monkeypatch.delattr(metrics, "_rouge_ids_jit", raising=False)  # from . import reads it
+    with pytest.raises(ImportError, match=r'pip install "textgym\[fast\]"'):
+        RougeIdBatch(TOKEN_MAP, 1, 4, ("rougeL",), jit=True)
+    # The default falls back to the numpy code, with the same results.
+    batch = RougeIdBatch(TOKEN_MAP, 1, 4, ("rougeL",))
+    assert not batch.jit
+    got = rouge_ids_batch(TOKEN_MAP, [[4, 5]], [["the cat"]], ("rougeL",))
+    assert got["rougeL"][0] == exact([4, 5], ["the cat"], ("rougeL",))["rougeL"]

@@ -188,3 +188,50 @@ def test_np_randoms_round_trip_replays_the_same_draws() -> None:
     with pytest.raises(ValueError, match="np_randoms"):
         envs.unwrapped.np_randoms = [0, 1, 2]
     envs.close()
+
+
+@pytest.mark.parametrize("draws", [3, 32], ids=["refill-often", "default"])
+def test_buffered_draws_follow_each_envs_generator(monkeypatch, draws: int) -> None:
+    """Sample draws are buffered per env; sequences and generator states still equal Sync's.
+
+    Covers refills, ``sample_id`` resets (no draw), partial re-seeding, and reading
+    ``np_randoms`` mid-run (which puts each generator where a single env's would be).
+    """
+    from textgym.vector import env as vector_env
+
+    monkeypatch.setattr(vector_env, "_DRAWS", draws)
+    n = 4
+    sync = gym.make_vec("TextTrans-Easy-v0", n, vectorization_mode="sync")
+    native = gym.make_vec("TextTrans-Easy-v0", n)
+    rng = np.random.default_rng(1)
+
+    def run(steps: int) -> int:
+        ends = 0
+        for step in range(steps):
+            actions = mixed_actions(sync, rng)
+            expected = sync.step(actions)
+            assert data_equivalence(expected, native.step(actions), exact=True), f"step {step}"
+            ends += int(expected[2].sum())
+        return ends
+
+    def states(generators: list) -> list:
+        return [g.bit_generator.state for g in generators]
+
+    assert data_equivalence(sync.reset(seed=3), native.reset(seed=3), exact=True)
+    ends = run(120)
+    assert ends > 40
+    if draws == 3:
+        assert ends > 4 * n * draws  # the buffers were refilled several times
+    assert states(native.unwrapped.np_randoms) == states(
+        [env.unwrapped.np_random for env in sync.envs]
+    )
+    options = {"sample_id": 2}
+    assert data_equivalence(sync.reset(options=options), native.reset(options=options), exact=True)
+    run(60)
+    seeds = [None, 7, None, None]
+    assert data_equivalence(sync.reset(seed=seeds), native.reset(seed=seeds), exact=True)
+    run(60)
+    assert states(native.unwrapped.np_randoms) == states(
+        [env.unwrapped.np_random for env in sync.envs]
+    )
+    run(40)  # reading np_randoms dropped the buffers; stepping goes on in step

@@ -50,6 +50,7 @@ def run_parity(
     steps: int = 150,
     seed: int = 0,
     paths: frozenset[bool] | set[bool] = frozenset({True, False}),
+    jit: bool | None = None,
 ) -> None:
     sync = gym.make_vec(
         "TextSumm-v0",
@@ -59,9 +60,16 @@ def run_parity(
         **kwargs,
     )
     native = gym.make_vec(
-        "TextSumm-v0", N, autoreset_mode=autoreset, infos=infos, id_metrics=True, **kwargs
+        "TextSumm-v0",
+        N,
+        autoreset_mode=autoreset,
+        infos=infos,
+        id_metrics=True,
+        jit=jit,
+        **kwargs,
     )
     assert native._kernel is not None
+    assert native._kernel.jit is (jit is not False)  # numba is installed with the dev extra
     expected_reset = sync.reset(seed=seed)
     got_reset = native.reset(seed=seed)
     assert data_equivalence(expected_reset[0], got_reset[0], exact=True)
@@ -109,13 +117,16 @@ def run_parity(
     assert fast_and_slow == paths  # which scoring paths (kernel, text) were exercised
 
 
+@pytest.mark.parametrize("jit", [False, True], ids=["numpy", "numba"])
 @pytest.mark.parametrize("reward_mode", ["terminal", "dense"])
 @pytest.mark.parametrize(
     "autoreset", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED]
 )
-def test_kernel_parity_on_custom_data(reward_mode: str, autoreset: AutoresetMode) -> None:
+def test_kernel_parity_on_custom_data(
+    reward_mode: str, autoreset: AutoresetMode, jit: bool
+) -> None:
     kwargs = {"data": records(40), "reward_mode": reward_mode, "max_new_tokens": 14}
-    run_parity(kwargs, autoreset)
+    run_parity(kwargs, autoreset, jit=jit)
 
 
 @pytest.mark.parametrize(
@@ -133,17 +144,19 @@ def test_kernel_parity_other_rouge_rewards(reward, reward_mode: str) -> None:
     run_parity(kwargs, AutoresetMode.NEXT_STEP, steps=100, seed=1)
 
 
-def test_kernel_parity_with_final_infos_and_slot_reuse(monkeypatch) -> None:
+@pytest.mark.parametrize("jit", [False, True], ids=["numpy", "numba"])
+def test_kernel_parity_with_final_infos_and_slot_reuse(monkeypatch, jit: bool) -> None:
     # Fewer cache slots than samples: slots are reused while envs still hold their data.
     monkeypatch.setattr(vector_env, "_SLOTS_MAX", N + 2)
     kwargs = {"data": records(25, seed=2), "reward_mode": "dense"}
-    run_parity(kwargs, AutoresetMode.SAME_STEP, infos="final", steps=200, seed=2)
+    run_parity(kwargs, AutoresetMode.SAME_STEP, infos="final", steps=200, seed=2, jit=jit)
     native = gym.make_vec("TextSumm-v0", N, id_metrics=True, **kwargs)
     assert len(native._slot_prompt) == N + 2 < len(native.task.dataset)
 
 
-def test_embedded_summarization_long_run_with_kernel() -> None:
-    run_parity({}, AutoresetMode.NEXT_STEP, infos="final", steps=300, seed=5, paths={True})
+@pytest.mark.parametrize("jit", [False, True], ids=["numpy", "numba"])
+def test_embedded_summarization_long_run_with_kernel(jit: bool) -> None:
+    run_parity({}, AutoresetMode.NEXT_STEP, infos="final", steps=300, seed=5, paths={True}, jit=jit)
 
 
 def test_id_metrics_default_depends_on_batch_size() -> None:

@@ -22,6 +22,7 @@ _EXTRAS: dict[str, tuple[str, str]] = {
     "scipy": ("scipy", "bench"),
     "tensorboard": ("tensorboard", "bench"),
     "matplotlib": ("matplotlib", "bench"),
+    "numba": ("numba", "fast"),
 }
 
 

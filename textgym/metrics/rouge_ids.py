@@ -27,8 +27,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
+
+from textgym._optional import require
 
 from ._tokenize import tokenize_rouge
 from ._validate import check_references
@@ -141,6 +144,10 @@ class RougeIdBatch:
         num_rows: Number of hypotheses (envs).
         max_ids: Most token ids a hypothesis receives between two resets.
         variants: ROUGE variants to score: rouge1..rouge9 and rougeL.
+        capacity: Number of reference-set slots (see :meth:`store`).
+        jit: Run appends, resets and scoring as compiled loops (numba, the ``fast`` extra)
+            instead of numpy calls; the results are the same bit for bit. ``None`` (default):
+            when numba is installed. ``True`` without numba is an error naming the extra.
     """
 
     def __init__(
@@ -150,7 +157,9 @@ class RougeIdBatch:
         max_ids: int,
         variants: Sequence[str],
         capacity: int = 1,
+        jit: bool | None = None,
     ) -> None:
+        self._jit = _jit_module(jit)
         self.map = token_map
         self.variants = tuple(variants)
         self._orders = {v: _variant_order(v) for v in self.variants}
@@ -174,6 +183,11 @@ class RougeIdBatch:
         self._slot_offsets = np.full((capacity, 1), self._pad_offset, np.int64)
         self._slot_masks = np.zeros((capacity, 1), np.uint64)
         self._row_offsets = np.full((n, 1), self._pad_offset, np.int64)  # entries set per row
+
+    @property
+    def jit(self) -> bool:
+        """Whether the compiled loops are used."""
+        return self._jit is not None
 
     @property
     def capacity(self) -> int:
@@ -218,6 +232,13 @@ class RougeIdBatch:
     def reset(self, rows: np.ndarray, slots: np.ndarray) -> None:
         """Empty the hypotheses of ``rows`` and give them the references stored in ``slots``."""
         if not len(rows):
+            return
+        if self._jit is not None:
+            self._jit.reset(
+                rows, slots, self._table, self._row_offsets, self._slot_offsets,
+                self._slot_masks, self._ref_len, self._slot_len, self._lcs_full,
+                self._lcs_state, self._slot_full, self._hyp_len,
+            )  # fmt: skip
             return
         table = self._table.reshape(-1)
         base = rows[:, None] * (self._table.shape[1] * self._num_types)
@@ -264,6 +285,12 @@ class RougeIdBatch:
     def append(self, rows: np.ndarray, ids: np.ndarray) -> None:
         """Append token ``ids[b]`` to the hypothesis of ``rows[b]`` (a row appears once)."""
         id_types, id_counts = self.map.id_types, self.map.id_counts
+        if self._jit is not None:
+            self._jit.append(
+                rows, ids, id_types, id_counts, self._hyp, self._hyp_len, self._table,
+                self._masks, self._lcs_state, self._lcs_full,
+            )  # fmt: skip
+            return
         counts = id_counts[ids]
         for w in range(id_types.shape[1]):
             sel = counts > w
@@ -297,6 +324,13 @@ class RougeIdBatch:
         orders = self._order_arrays.get(variants)
         if orders is None:
             orders = self._order_arrays[variants] = np.array([self._orders[v] for v in variants])
+        if self._jit is not None:
+            out = np.empty((len(variants), len(rows)), np.float64)
+            self._jit.scores(
+                rows, orders, self._hyp, self._hyp_len, self._ref_len, self._masks,
+                self._lcs_state, out,
+            )  # fmt: skip
+            return dict(zip(variants, out, strict=True))
         # Matches, hypothesis and reference totals of every variant: (V, B, K), (V, B, 1),
         # (V, B, K). ROUGE-L's totals are the lengths (rouge-score returns 0 when either is
         # empty; then the LCS is 0 and the F-measure below is 0 as well).
@@ -369,6 +403,20 @@ class _NgramMatches:
         self._n += 1
 
 
+def _jit_module(jit: bool | None) -> ModuleType | None:
+    """The compiled loops, or ``None`` for numpy; see ``RougeIdBatch(jit=...)``."""
+    if jit is False:
+        return None
+    try:
+        from . import _rouge_ids_jit
+    except ImportError:
+        if jit is None:  # numba missing (or unusable with this numpy): the numpy code
+            return None
+        require("numba", "jit=True (compiled token-id ROUGE loops)")
+        raise
+    return _rouge_ids_jit
+
+
 def _tril(size: int) -> np.ndarray:
     return np.tri(size, dtype=np.bool_)
 
@@ -385,6 +433,7 @@ def rouge_ids_batch(
     hypotheses: Sequence[Sequence[int]],
     references_list: Sequence[Sequence[str]],
     variants: Sequence[str] = ("rouge1", "rouge2", "rougeL"),
+    jit: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """ROUGE F-measures of hypotheses given as token ids (stateless convenience form).
 
@@ -395,7 +444,7 @@ def rouge_ids_batch(
     """
     n = len(hypotheses)
     longest = max((len(h) for h in hypotheses), default=0)
-    batch = RougeIdBatch(token_map, n, max(1, longest), variants, capacity=max(1, n))
+    batch = RougeIdBatch(token_map, n, max(1, longest), variants, capacity=max(1, n), jit=jit)
     for slot, refs in enumerate(references_list):
         if not batch.store(slot, check_references(refs)):
             raise ValueError(f"a reference is longer than {MAX_REFERENCE_TOKENS} rouge tokens")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+import numpy as np
+
 PAD, EOS, UNK = "<pad>", "<eos>", "<unk>"
 SPECIAL_TOKENS = (PAD, EOS, UNK)
 
@@ -71,6 +73,7 @@ class WordTokenizer:
             "" if i < 2 else (t if t in CLOSING_PUNCTUATION else " " + t)
             for i, t in enumerate(vocab)
         )
+        self._piece_array = np.array(self._pieces, dtype=object)
 
     @property
     def vocab_size(self) -> int:
@@ -115,6 +118,30 @@ class WordTokenizer:
             bad = next(i for i in ids if not (isinstance(i, int) and 0 <= i < size))
             raise ValueError(f"ids: {bad!r} is not a token id in [0, {size})")
         return text[1:] if text.startswith(" ") else text
+
+    def decode_rows(self, ids: np.ndarray) -> list[str]:
+        """:meth:`decode` of each row of a 2-D id array, with one join for all rows.
+
+        PAD and EOS decode to nothing, so rows may be padded with either.
+
+        Raises:
+            ValueError: If ``ids`` is not a 2-D integer array of ids in ``[0, vocab_size)``.
+        """
+        array = np.asarray(ids)
+        if array.ndim != 2 or array.dtype.kind not in "iu":
+            raise ValueError(
+                f"ids: expected a 2-D integer array, got shape {array.shape} of {array.dtype}"
+            )
+        if array.size and (array.min() < 0 or array.max() >= len(self._pieces)):
+            bad = int(array[(array < 0) | (array >= len(self._pieces))][0])
+            raise ValueError(f"ids: {bad!r} is not a token id in [0, {len(self._pieces)})")
+        # A newline ends each row: no piece contains one (words and marks hold no whitespace),
+        # so a single join and split replaces a join per row.
+        pieces = np.empty((array.shape[0], array.shape[1] + 1), dtype=object)
+        pieces[:, :-1] = self._piece_array[array]
+        pieces[:, -1] = "\n"
+        texts = "".join(pieces.ravel().tolist()).split("\n")[:-1]
+        return [text[1:] if text[:1] == " " else text for text in texts]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, WordTokenizer) and self._vocab == other._vocab

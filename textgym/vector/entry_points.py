@@ -1,7 +1,7 @@
 """``vector_entry_point`` factories: ``make_vec(ID, num_envs=N, **kwargs)`` lands here.
 
-``autoreset_mode``, ``infos`` and ``id_metrics`` configure the vector env; every other keyword
-argument goes to the task, exactly as ``gymnasium.make`` would pass it.
+``autoreset_mode``, ``infos``, ``id_metrics`` and ``jit`` configure the vector env; every other
+keyword argument goes to the task, exactly as ``gymnasium.make`` would pass it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ def _build(task_cls: type, num_envs: int, kwargs: dict[str, Any]) -> TextVectorE
     autoreset_mode = kwargs.pop("autoreset_mode", AutoresetMode.NEXT_STEP)
     infos = kwargs.pop("infos", "full")
     id_metrics = kwargs.pop("id_metrics", None)
+    jit = kwargs.pop("jit", None)
     max_episode_steps = kwargs.pop("max_episode_steps", None)
     kwargs.pop("render_mode", None)  # a batch of text episodes has no frame to render
     return TextVectorEnv(
@@ -25,6 +26,7 @@ def _build(task_cls: type, num_envs: int, kwargs: dict[str, Any]) -> TextVectorE
         autoreset_mode=autoreset_mode,
         infos=infos,
         id_metrics=id_metrics,
+        jit=jit,
         max_episode_steps=max_episode_steps,
     )
 

@@ -16,6 +16,7 @@ from textgym.data.sample import Sample
 from textgym.metrics.rouge_ids import RougeIdBatch, RougeTokenMap
 from textgym.rewards.base import ScoreTracker
 from textgym.rewards.scorers import MetricScorer
+from textgym.tokenizers.embedded import WordTokenizer
 
 INFO_MODES = ("full", "final")
 _SLOTS_MAX = 50_000  # samples whose prompt row (and reference data) are kept
@@ -25,6 +26,7 @@ _ID_KERNEL_METRICS = frozenset({*(f"rouge{n}" for n in range(1, 10)), "rougeL"})
 #: ``id_metrics=None`` uses the kernel from this many envs (terminal / dense rewards).
 _ID_METRICS_MIN = 128
 _ID_METRICS_MIN_DENSE = 8
+_DRAWS = 32  # sample draws buffered per env (see TextVectorEnv._draw)
 _STEP_INFO_KEYS = ("sample_id", "source", "references", "generated", "prompt_truncated")
 
 
@@ -64,6 +66,8 @@ class TextVectorEnv(VectorEnv):
             ``None`` (default) uses it when it is faster: from 8 envs with dense rewards,
             from 128 with terminal rewards. ``True``/``False`` force it on (where allowed) or
             off.
+        jit: Run the token-id kernel's loops compiled (numba, the ``fast`` extra; same
+            results bit for bit). ``None`` (default): when numba is installed.
         max_episode_steps: Accepted for ``make_vec``; must be ``None``: the length limit is
             ``max_new_tokens``, part of the MDP.
     """
@@ -76,6 +80,7 @@ class TextVectorEnv(VectorEnv):
         autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
         infos: str = "full",
         id_metrics: bool | None = None,
+        jit: bool | None = None,
         max_episode_steps: int | None = None,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
@@ -116,9 +121,17 @@ class TextVectorEnv(VectorEnv):
         self._truncated_prompt = np.zeros(n, dtype=np.bool_)
         self._text_stale = np.zeros(n, dtype=np.bool_)
         self._texts = [""] * n
-        self._samples: list[Sample | None] = [None] * n
+        self._samples = np.full(n, None, dtype=object)  # the Sample each env plays
         self._trackers: list[ScoreTracker | None] = [None] * n
         self._rngs: list[np.random.Generator | None] = [None] * n
+        # Sample draws are taken _DRAWS at a time per env: one array draw of a generator
+        # yields the same numbers and leaves it in the same state as as many scalar draws,
+        # so each env still reads its own generator's stream in order, as a single env does.
+        # _draw_state keeps the generator state before the buffered draws, so that the
+        # generator can be put back where the draws consumed so far leave it (_sync_rngs).
+        self._draws = np.zeros((n, _DRAWS), dtype=np.int64)
+        self._draw_pos = np.full(n, _DRAWS, dtype=np.intp)  # _DRAWS: nothing buffered
+        self._draw_state: list[dict[str, Any] | None] = [None] * n
         # info["metrics"] of ended episodes, one row per env, keys as episode_metrics makes them.
         report_names = [scorer.name for scorer in task_env.report]
         self._metric_keys = tuple(dict.fromkeys(["score", *report_names]))
@@ -129,12 +142,14 @@ class TextVectorEnv(VectorEnv):
         # its length, its truncation flag and (in the kernel) the references' match tables.
         # At least num_envs slots, so that one batch of resets always fits (see _reset_rows).
         slots = min(len(task_env.dataset), max(n, min(_SLOTS_MAX, _SLOTS_BYTES // (8 * p))))
-        self._slot_of: dict[int, int] = {}
+        self._slot_of = np.full(len(task_env.dataset), -1, dtype=np.intp)  # index -> slot
+        self._slots_used = 0
+        self._slot_index = np.zeros(slots, dtype=np.intp)  # slot -> index
         self._slot_prompt = np.zeros((slots, p), dtype=ID_DTYPE)
         self._slot_prompt_len = np.zeros(slots, dtype=ID_DTYPE)
         self._slot_truncated = np.zeros(slots, dtype=np.bool_)
         self._slot_fast = np.zeros(slots, dtype=np.bool_)
-        self._slot_sample: list[Sample | None] = [None] * slots
+        self._slot_sample = np.full(slots, None, dtype=object)
         self._positions_p = np.arange(p)
         # Envs whose episode is scored by the token-id kernel (the rest by the string path).
         if id_metrics is None:
@@ -143,14 +158,23 @@ class TextVectorEnv(VectorEnv):
             # token with dense rewards), so the kernel pays off from a few envs (dense) or
             # from about a hundred (terminal).
             id_metrics = num_envs >= (_ID_METRICS_MIN_DENSE if self._dense else _ID_METRICS_MIN)
-        self._kernel = self._make_kernel(report_names, slots) if id_metrics else None
+        self._kernel = self._make_kernel(report_names, slots, jit) if id_metrics else None
         self._fast = np.zeros(n, dtype=np.bool_)
         # The plain sample draw of TokenMDPEnv.sample_index, inlined when not overridden.
         self._plain_draw = type(task_env).sample_index is TokenMDPEnv.sample_index
+        tok = task_env.tokenizer
+        # The embedded tokenizer decodes many rows with one join (see _refresh_texts).
+        self._decode_rows = (
+            tok.decode_rows
+            if isinstance(tok, WordTokenizer) and type(tok).decode is WordTokenizer.decode
+            else None
+        )
         self._columns_ok: bool | None = None  # see _batched_infos
         self._needs_reset = True
 
-    def _make_kernel(self, report_names: list[str], slots: int) -> RougeIdBatch | None:
+    def _make_kernel(
+        self, report_names: list[str], slots: int, jit: bool | None
+    ) -> RougeIdBatch | None:
         """The token-id ROUGE kernel when every metric of the task allows it, else ``None``.
 
         It needs the embedded word tokenizer (ids map to rouge tokens exactly), a named ROUGE
@@ -170,7 +194,9 @@ class TextVectorEnv(VectorEnv):
         if token_map is None:
             return None
         variants = list(dict.fromkeys([*report_names, scorer.name]))
-        return RougeIdBatch(token_map, self.num_envs, task.max_new_tokens, variants, capacity=slots)
+        return RougeIdBatch(
+            token_map, self.num_envs, task.max_new_tokens, variants, capacity=slots, jit=jit
+        )
 
     # ------------------------------------------------------------------ API
     @property
@@ -179,7 +205,9 @@ class TextVectorEnv(VectorEnv):
 
         What ``np_random`` is to a single env: a trainer that checkpoints and resumes
         training saves these and sets them back, so the resumed run draws the same samples.
+        Each is in the state a single env's generator would be in after the same episodes.
         """
+        self._sync_rngs(np.arange(self.num_envs))
         return list(self._rngs)
 
     @np_randoms.setter
@@ -193,6 +221,7 @@ class TextVectorEnv(VectorEnv):
                 f"{[type(g).__name__ for g in generators]}"
             )
         self._rngs = generators
+        self._draw_pos[:] = _DRAWS
 
     def reset(
         self,
@@ -379,30 +408,20 @@ class TextVectorEnv(VectorEnv):
     ) -> None:
         """Start new episodes in envs ``rows``: per-env sample draws, then array writes."""
         task = self.task
-        dataset = task.dataset
-        size = len(dataset)
-        plain = self._plain_draw and options is None
-        slot_of = self._slot_of
-        capacity = len(self._slot_prompt)
-        if capacity < size and len(slot_of) + len(rows) > capacity:
-            # Slots may run out in this batch: start over (envs keep copies of what they use,
-            # and no slot may be reused within the batch, which this guarantees).
-            slot_of.clear()
-        slots = []
-        for i in rows.tolist():
-            if seeds is not None and seeds[i] is not None:
-                self._rngs[i] = seeding.np_random(seeds[i])[0]
-            rng = self._rngs[i]
-            if rng is None:
-                rng = self._rngs[i] = seeding.np_random()[0]
-            # Each env draws from its own generator, in env order, as SyncVectorEnv does.
-            index = int(rng.integers(size)) if plain else task.sample_index(options, rng)
-            slot = slot_of.get(index)
-            if slot is None:
-                slot = self._store(index, dataset[index])
-            self._samples[i] = self._slot_sample[slot]
-            slots.append(slot)
-        slot_ids = np.array(slots, dtype=np.intp)
+        if seeds is not None:
+            for i in rows.tolist():
+                if seeds[i] is not None:
+                    self._rngs[i] = seeding.np_random(seeds[i])[0]
+                    self._draw_pos[i] = _DRAWS
+        if self._plain_draw and options is None:
+            indices = self._draw(rows)
+        else:
+            self._sync_rngs(rows)
+            indices = np.array(
+                [task.sample_index(options, self._rng(i)) for i in rows.tolist()], dtype=np.intp
+            )
+        slot_ids = self._slots(indices)
+        self._samples[rows] = self._slot_sample[slot_ids]
         prompt_len = self._slot_prompt_len[slot_ids]
         self._prompt_ids[rows] = self._slot_prompt[slot_ids]
         self._prompt_len[rows] = prompt_len
@@ -430,9 +449,59 @@ class TextVectorEnv(VectorEnv):
                 )
                 self._score[i] = tracker.update("")
 
+    def _rng(self, i: int) -> np.random.Generator:
+        rng = self._rngs[i]
+        if rng is None:
+            rng = self._rngs[i] = seeding.np_random()[0]
+        return rng
+
+    def _draw(self, rows: np.ndarray) -> np.ndarray:
+        """The next plain sample draw ``rng.integers(len(dataset))`` of each env of ``rows``."""
+        empty = rows[self._draw_pos[rows] >= _DRAWS]
+        if len(empty):
+            size = len(self.task.dataset)
+            for i in empty.tolist():
+                rng = self._rng(i)
+                self._draw_state[i] = rng.bit_generator.state
+                self._draws[i] = rng.integers(size, size=_DRAWS)
+            self._draw_pos[empty] = 0
+        pos = self._draw_pos[rows]
+        self._draw_pos[rows] = pos + 1
+        return self._draws[rows, pos]
+
+    def _sync_rngs(self, rows: np.ndarray) -> None:
+        """Put the generators of ``rows`` where their consumed draws leave them; drop the rest."""
+        pending = rows[self._draw_pos[rows] < _DRAWS]
+        if len(pending):
+            size = len(self.task.dataset)
+            for i in pending.tolist():
+                rng = self._rngs[i]
+                rng.bit_generator.state = self._draw_state[i]
+                rng.integers(size, size=int(self._draw_pos[i]))
+            self._draw_pos[pending] = _DRAWS
+
+    def _slots(self, indices: np.ndarray) -> np.ndarray:
+        """The slots of dataset ``indices``, storing those not in a slot yet."""
+        slot_of = self._slot_of
+        slots = slot_of[indices]
+        missing = slots < 0
+        if missing.any():
+            new = list(dict.fromkeys(indices[missing].tolist()))
+            if self._slots_used + len(new) > len(self._slot_prompt):
+                # Slots run out in this batch: start over (envs keep copies of what they
+                # use, and no slot may be reused within the batch, which this guarantees).
+                slot_of[self._slot_index[: self._slots_used]] = -1
+                self._slots_used = 0
+                new = list(dict.fromkeys(indices.tolist()))
+            dataset = self.task.dataset
+            for index in new:
+                self._store(index, dataset[index])
+            slots = slot_of[indices]
+        return slots
+
     def _store(self, index: int, sample: Sample) -> int:
         """Compute what a reset onto dataset ``index`` needs into a free slot; its number."""
-        slot = len(self._slot_of)
+        slot = self._slots_used
         prompt, truncated = self.task.encode_prompt(sample.source)
         self._slot_prompt[slot] = self._pad
         self._slot_prompt[slot, : len(prompt)] = prompt
@@ -442,18 +511,27 @@ class TextVectorEnv(VectorEnv):
             self._slot_fast[slot] = self._kernel.store(slot, sample.references)
         self._slot_sample[slot] = sample
         self._slot_of[index] = slot
+        self._slot_index[slot] = index
+        self._slots_used += 1
         return slot
 
     def _refresh_texts(self, rows: np.ndarray) -> None:
         """:meth:`_refresh_text` of several envs, with one array conversion for all."""
         stale = rows[self._text_stale[rows]]
         if len(stale):
-            decode = self.task.tokenizer.decode
-            lengths = self._num_generated[stale].tolist()
-            for i, ids, length in zip(
-                stale.tolist(), self._generated[stale].tolist(), lengths, strict=True
-            ):
-                self._texts[i] = decode(ids[:length])
+            if self._decode_rows is not None:
+                # Rows are padded with PAD, which decodes to nothing.
+                texts = self._decode_rows(self._generated[stale])
+            else:
+                decode = self.task.tokenizer.decode
+                lengths = self._num_generated[stale].tolist()
+                texts = [
+                    decode(ids[:length])
+                    for ids, length in zip(self._generated[stale].tolist(), lengths, strict=True)
+                ]
+            texts_list = self._texts
+            for i, text in zip(stale.tolist(), texts, strict=True):
+                texts_list[i] = text
             self._text_stale[stale] = False
 
     def _refresh_text(self, i: int) -> None:
@@ -504,7 +582,7 @@ class TextVectorEnv(VectorEnv):
             # The columns of step_info (core.env) without a dict per env; the parity tests
             # against SyncVectorEnv hold the two together, the key check guards its shape.
             self._refresh_texts(rows)
-            samples = [self._samples[i] for i in row_list]
+            samples = self._samples[rows].tolist()
             columns: dict[str, list[Any]] = {
                 "sample_id": [s.id for s in samples],  # type: ignore[union-attr]
                 "source": [s.source for s in samples],  # type: ignore[union-attr]
@@ -524,8 +602,8 @@ class TextVectorEnv(VectorEnv):
                 array[rows] = values
             else:
                 array = np.full(n, None, dtype=object)
-                for i, value in zip(row_list, values, strict=True):
-                    array[i] = value
+                # fromiter keeps each value (a list included) as one element.
+                array[rows] = np.fromiter(values, dtype=object, count=len(values))
             infos[key], infos[f"_{key}"] = array, mask.copy()
         metric_rows = rows[self._has_metrics[rows]]
         if len(metric_rows):
