@@ -2,7 +2,9 @@
 
 Compares a single env, Gymnasium's SyncVectorEnv and AsyncVectorEnv over single envs, and
 textgym's native vector env (``make_vec`` default) with full and final-only infos, at several
-batch sizes, with terminal and dense rewards. Actions are uniform random token ids drawn before
+batch sizes, with terminal and dense rewards. Where the native env scores with its token-id
+kernel in compiled loops (numba installed), the same env with the kernel's numpy code is
+measured too. Actions are uniform random token ids drawn before
 timing. The train split is generated before timing (a real run reaches that state after one
 pass over the data), so the numbers measure stepping, not data generation.
 
@@ -120,6 +122,14 @@ def single_env_stepper(env: gym.Env) -> Callable[[np.ndarray], object]:
     return step
 
 
+def _numba_version() -> str | None:
+    try:
+        import numba
+    except ImportError:
+        return None
+    return numba.__version__
+
+
 def main() -> None:
     args = Args.parse()
     machine = platform.processor() or "cpu"
@@ -152,6 +162,13 @@ def main() -> None:
             if n in args.async_sizes:
                 variants.append(("async", {"vectorization_mode": "async"}))
             variants += [("native, infos=full", {}), ("native, infos=final", {"infos": "final"})]
+            probe = gym.make_vec(args.env_id, n, **kwargs).unwrapped
+            if probe._kernel is not None and probe._kernel.jit:
+                # The same env with the token-id kernel's numpy code instead of the compiled
+                # loops (what an install without the `fast` extra runs).
+                variants.append(
+                    ("native, infos=final, numpy kernel", {"infos": "final", "jit": False})
+                )
             for name, extra in variants:
                 env = gym.make_vec(args.env_id, n, **kwargs, **extra)
                 env.reset(seed=0)
@@ -178,6 +195,7 @@ def main() -> None:
                 "textgym": textgym.__version__,
                 "gymnasium": gym.__version__,
                 "numpy": np.__version__,
+                "numba": _numba_version(),
             },
             "rows": [
                 {

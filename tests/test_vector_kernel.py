@@ -14,6 +14,7 @@ from gymnasium.utils.env_checker import data_equivalence
 from gymnasium.vector import AutoresetMode
 
 import textgym  # noqa: F401
+from textgym.metrics.rouge_ids import jit_available
 from textgym.vector import env as vector_env
 
 N = 6
@@ -159,9 +160,17 @@ def test_embedded_summarization_long_run_with_kernel(jit: bool) -> None:
     run_parity({}, AutoresetMode.NEXT_STEP, infos="final", steps=300, seed=5, paths={True}, jit=jit)
 
 
-def test_id_metrics_default_depends_on_batch_size() -> None:
-    assert gym.make_vec("TextSumm-v0", 4)._kernel is None
-    assert gym.make_vec("TextSumm-v0", 8, reward_mode="dense")._kernel is not None
-    assert gym.make_vec("TextSumm-v0", 128)._kernel is not None
+def test_id_metrics_default_depends_on_batch_size_with_numpy_loops() -> None:
+    assert gym.make_vec("TextSumm-v0", 4, jit=False)._kernel is None
+    assert gym.make_vec("TextSumm-v0", 8, reward_mode="dense", jit=False)._kernel is not None
+    assert gym.make_vec("TextSumm-v0", 128, jit=False)._kernel is not None
     assert gym.make_vec("TextSumm-v0", 128, id_metrics=False)._kernel is None
     assert gym.make_vec("TextTrans-v0", 128, id_metrics=True)._kernel is None  # BLEU
+
+
+def test_id_metrics_default_is_on_at_any_size_with_compiled_loops() -> None:
+    assert jit_available()  # numba comes with the dev extra
+    for n, mode in [(1, "terminal"), (4, "terminal"), (1, "dense")]:
+        kernel = gym.make_vec("TextSumm-v0", n, reward_mode=mode)._kernel
+        assert kernel is not None and kernel.jit
+    assert gym.make_vec("TextSumm-v0", 4, id_metrics=False)._kernel is None

@@ -403,6 +403,11 @@ class _NgramMatches:
         self._n += 1
 
 
+def jit_available(jit: bool | None = None) -> bool:
+    """Whether ``RougeIdBatch(jit=jit)`` runs compiled loops (``jit=True`` without numba raises)."""
+    return _jit_module(jit) is not None
+
+
 def _jit_module(jit: bool | None) -> ModuleType | None:
     """The compiled loops, or ``None`` for numpy; see ``RougeIdBatch(jit=...)``."""
     if jit is False:

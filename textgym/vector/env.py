@@ -13,7 +13,7 @@ from gymnasium.vector.utils import batch_space
 from textgym.core.env import TokenMDPEnv, step_info
 from textgym.core.spaces import ID_DTYPE
 from textgym.data.sample import Sample
-from textgym.metrics.rouge_ids import RougeIdBatch, RougeTokenMap
+from textgym.metrics.rouge_ids import RougeIdBatch, RougeTokenMap, jit_available
 from textgym.rewards.base import ScoreTracker
 from textgym.rewards.scorers import MetricScorer
 from textgym.tokenizers.embedded import WordTokenizer
@@ -23,7 +23,7 @@ _SLOTS_MAX = 50_000  # samples whose prompt row (and reference data) are kept
 _SLOTS_BYTES = 64 * 2**20  # ... within this many bytes of prompt rows
 #: Metrics the token-id kernel computes (stemmed, as the named scorers use them).
 _ID_KERNEL_METRICS = frozenset({*(f"rouge{n}" for n in range(1, 10)), "rougeL"})
-#: ``id_metrics=None`` uses the kernel from this many envs (terminal / dense rewards).
+#: ``id_metrics=None`` uses the numpy kernel from this many envs (terminal / dense rewards).
 _ID_METRICS_MIN = 128
 _ID_METRICS_MIN_DENSE = 8
 _DRAWS = 32  # sample draws buffered per env (see TextVectorEnv._draw)
@@ -46,9 +46,11 @@ class TextVectorEnv(VectorEnv):
     is an error until it is reset with ``options={"reset_mask": mask}``.
 
     Speed: a reset is a sample draw per env (each env keeps its own generator, as in
-    ``SyncVectorEnv``) and a few array gathers from per-sample slots (prompt row, reference
-    data) filled on first use and shared by all N envs. With ``id_metrics`` ROUGE rewards and
-    metrics come from token ids (:mod:`textgym.metrics.rouge_ids`) instead of decoded text.
+    ``SyncVectorEnv``, drawn from in batches) and a few array gathers from per-sample slots
+    (prompt row, reference data) filled on first use and shared by all N envs. With
+    ``id_metrics`` ROUGE rewards and metrics come from token ids
+    (:mod:`textgym.metrics.rouge_ids`, in compiled loops when numba is installed) instead of
+    decoded text.
 
     Args:
         task_env: A single env whose data, tokenizer, reward and limits are used (only its
@@ -63,9 +65,9 @@ class TextVectorEnv(VectorEnv):
             (:mod:`textgym.metrics.rouge_ids`, equal to the string path bit for bit) where the
             task allows it: the embedded word tokenizer, a ROUGE-N/ROUGE-L reward and ROUGE
             reported metrics, references of at most 64 tokens (others are scored from text).
-            ``None`` (default) uses it when it is faster: from 8 envs with dense rewards,
-            from 128 with terminal rewards. ``True``/``False`` force it on (where allowed) or
-            off.
+            ``None`` (default) uses it when it is faster: always with compiled loops (see
+            ``jit``), else from 8 envs with dense rewards and from 128 with terminal rewards.
+            ``True``/``False`` force it on (where allowed) or off.
         jit: Run the token-id kernel's loops compiled (numba, the ``fast`` extra; same
             results bit for bit). ``None`` (default): when numba is installed.
         max_episode_steps: Accepted for ``make_vec``; must be ``None``: the length limit is
@@ -153,11 +155,14 @@ class TextVectorEnv(VectorEnv):
         self._positions_p = np.arange(p)
         # Envs whose episode is scored by the token-id kernel (the rest by the string path).
         if id_metrics is None:
-            # Measured crossover (benchmarks/throughput.py): the kernel's numpy calls cost a
+            # Measured crossovers (benchmarks/throughput.py): the kernel's numpy calls cost a
             # fixed amount per step, the string path a fixed amount per episode end (and per
-            # token with dense rewards), so the kernel pays off from a few envs (dense) or
-            # from about a hundred (terminal).
-            id_metrics = num_envs >= (_ID_METRICS_MIN_DENSE if self._dense else _ID_METRICS_MIN)
+            # token with dense rewards), so the numpy kernel pays off from a few envs (dense)
+            # or from about a hundred (terminal). Compiled, it was faster from 4 envs on and
+            # even at 1 (within noise).
+            id_metrics = jit_available(jit) or num_envs >= (
+                _ID_METRICS_MIN_DENSE if self._dense else _ID_METRICS_MIN
+            )
         self._kernel = self._make_kernel(report_names, slots, jit) if id_metrics else None
         self._fast = np.zeros(n, dtype=np.bool_)
         # The plain sample draw of TokenMDPEnv.sample_index, inlined when not overridden.
@@ -302,10 +307,10 @@ class TextVectorEnv(VectorEnv):
             slow_rows = rows[~fast]
         else:
             slow_rows = rows
-        # Text is decoded eagerly only where something reads it every step: full infos, or
-        # a dense reward on the string path. Otherwise it is decoded at episode ends.
-        for i in rows if self.infos_mode == "full" else slow_rows if self._dense else ():
-            self._refresh_text(int(i))
+        # A dense reward on the string path reads the text every step; otherwise text is
+        # decoded when infos are built (every step with full infos, else at episode ends).
+        if self._dense and len(slow_rows):
+            self._refresh_texts(slow_rows)
         if self._dense:
             self._dense_rewards(np.flatnonzero(active), rewards)
         ended = np.flatnonzero(terminated)
