@@ -154,16 +154,7 @@ class TextVectorEnv(VectorEnv):
         self._slot_sample = np.full(slots, None, dtype=object)
         self._positions_p = np.arange(p)
         # Envs whose episode is scored by the token-id kernel (the rest by the string path).
-        if id_metrics is None:
-            # Measured crossovers (benchmarks/throughput.py): the kernel's numpy calls cost a
-            # fixed amount per step, the string path a fixed amount per episode end (and per
-            # token with dense rewards), so the numpy kernel pays off from a few envs (dense)
-            # or from about a hundred (terminal). Compiled, it was faster from 4 envs on and
-            # even at 1 (within noise).
-            id_metrics = jit_available(jit) or num_envs >= (
-                _ID_METRICS_MIN_DENSE if self._dense else _ID_METRICS_MIN
-            )
-        self._kernel = self._make_kernel(report_names, slots, jit) if id_metrics else None
+        self._kernel = self._make_kernel(report_names, slots, id_metrics, jit)
         self._fast = np.zeros(n, dtype=np.bool_)
         # The plain sample draw of TokenMDPEnv.sample_index, inlined when not overridden.
         self._plain_draw = type(task_env).sample_index is TokenMDPEnv.sample_index
@@ -178,14 +169,16 @@ class TextVectorEnv(VectorEnv):
         self._needs_reset = True
 
     def _make_kernel(
-        self, report_names: list[str], slots: int, jit: bool | None
+        self, report_names: list[str], slots: int, id_metrics: bool | None, jit: bool | None
     ) -> RougeIdBatch | None:
-        """The token-id ROUGE kernel when every metric of the task allows it, else ``None``.
+        """The token-id ROUGE kernel when asked for and every metric allows it, else ``None``.
 
         It needs the embedded word tokenizer (ids map to rouge tokens exactly), a named ROUGE
         reward and ROUGE-only reported metrics, computed by the unmodified
         ``TokenMDPEnv.episode_metrics``; anything else keeps the exact string path.
         """
+        if id_metrics is False:
+            return None
         task = self.task
         scorer = task.scorer
         if (
@@ -198,6 +191,15 @@ class TextVectorEnv(VectorEnv):
         token_map = RougeTokenMap.from_tokenizer(task.tokenizer, stem=True)
         if token_map is None:
             return None
+        if id_metrics is None:
+            # Measured crossovers (benchmarks/throughput.py): the kernel's numpy calls cost a
+            # fixed amount per step, the string path a fixed amount per episode end (and per
+            # token with dense rewards), so the numpy kernel pays off from a few envs (dense)
+            # or from about a hundred (terminal). Compiled, it was faster from 4 envs on and
+            # level at 1. (Checked last: it imports numba.)
+            minimum = _ID_METRICS_MIN_DENSE if self._dense else _ID_METRICS_MIN
+            if not (self.num_envs >= minimum or jit_available(jit)):
+                return None
         variants = list(dict.fromkeys([*report_names, scorer.name]))
         return RougeIdBatch(
             token_map, self.num_envs, task.max_new_tokens, variants, capacity=slots, jit=jit
