@@ -381,8 +381,8 @@ class TextVectorEnv(VectorEnv):
                 self._metric_values[fast] = _clip_unit(table)
                 self._has_metrics[fast] = True
             ended = ended[~self._fast[ended]]
+        self._refresh_texts(ended)
         for i in ended:
-            self._refresh_text(int(i))
             known = float(self._score[i]) if self._dense else None
             sample = self._samples[i]
             assert sample is not None
@@ -448,8 +448,8 @@ class TextVectorEnv(VectorEnv):
             self._kernel.reset(rows[fast], slot_ids[fast])
             slow = rows[~fast]
         if self._dense:
+            self._refresh_texts(slow)
             for i in slow.tolist():
-                self._refresh_text(i)
                 sample = self._samples[i]
                 tracker = self._trackers[i] = task.scorer.start(
                     sample.references, source=sample.source
