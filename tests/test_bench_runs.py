@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from textgym.bench.floors import floor_scores
+
 pytest.importorskip("torch")
 pytest.importorskip("stable_baselines3")
 
@@ -380,9 +382,20 @@ def test_suite_runs_aggregates_and_resumes(tmp_path: Path, tiny_suite: str) -> N
     lines: list[str] = []
     report = suite_module.run_suite(tiny_suite, tmp_path, log=lines.append)
     assert len(report.runs) == 4 and sum("[" in line for line in lines) == 4
-    assert set(report.baselines[ENV]) == {"random", "reference"}
+    assert set(report.baselines[ENV]) == {
+        "random", "reference", "floors", "constant_text", "strongest_floor"
+    }
     assert report.baselines[ENV]["reference"] == pytest.approx(1.0)
     table = (tmp_path / "results.md").read_text()
+    # The floors table, and a verdict per (env, algo) against the strongest floor.
+    strongest = report.baselines[ENV]["strongest_floor"]
+    assert f"| {strongest['policy']} {strongest['score']:.3f} |" in table
+    verdicts = [
+        line for line in table.splitlines()
+        if line.startswith(f"| {ENV} | ") and f"| {strongest['policy']} " in line
+    ]
+    assert len(verdicts) == 2  # ppo and sup
+    assert {line.rsplit("|", 2)[1].strip() for line in verdicts} <= {"yes", "IQM only", "no"}
     assert "| IQM" in table.replace("IQM |", "| IQM") and "ppo" in table and "all" in table
     assert "textgym bench --suite tiny" in table
     assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"
@@ -432,4 +445,10 @@ def test_baselines_play_the_evaluation_episodes() -> None:
     b = rollout(ENV, "random", 20, seed=0, env_kwargs={"split": "validation"}, fixed_samples=True)
     assert a.scores == b.scores
     scores = suite_module.baseline_scores(ENV, "validation", 20)
-    assert scores == {"random": a.mean, "reference": pytest.approx(1.0)}
+    assert scores["random"] == a.mean and scores["reference"] == pytest.approx(1.0)
+    # The floors are scored on the same 20 evaluation samples, with the suite's seed.
+    floors = floor_scores(ENV, samples=20, split="validation", seed=0)
+    assert scores["floors"] == {k: v for k, v in floors.scores.items() if k != "reference"}
+    assert scores["constant_text"] == floors.constant_text
+    strongest = dict(zip(("policy", "score"), floors.strongest, strict=True))
+    assert scores["strongest_floor"] == strongest

@@ -34,9 +34,9 @@ def random_rollout(env: gym.Env, seed: int, episodes: int = 3) -> list:
     return trace
 
 
-def test_registry_lists_three_families_in_three_difficulties() -> None:
-    assert textgym.BENCHMARK == ("TextTrans-v0", "TextSumm-v0", "TextDial-v0")
-    assert len(ALL_IDS) == 9
+def test_registry_lists_three_families_in_three_difficulties_and_two_versions() -> None:
+    assert textgym.BENCHMARK == ("TextTrans-v1", "TextSumm-v1", "TextDial-v1")
+    assert len(ALL_IDS) == 18  # v0 and v1 of each family and difficulty
     for env_id in ALL_IDS:
         assert env_id in gym.registry
 

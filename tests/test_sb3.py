@@ -248,7 +248,7 @@ def test_bigram_fit_uses_the_train_split_and_the_start_context() -> None:
 
 
 def test_lexicon_proposes_translations_of_prompt_words(bigrams) -> None:
-    env_id = "TextTrans-Easy-v0"
+    env_id = "TextTrans-Easy-v1"
     plain = ActionMaskWrapper(gym.make(env_id), bigram=bigrams[env_id], k=2, lexicon_k=0)
     lexical = ActionMaskWrapper(gym.make(env_id), bigram=bigrams[env_id], k=2, lexicon_k=2)
     covered = {"plain": 0, "lexical": 0}
@@ -272,11 +272,11 @@ def test_bad_mode_k_and_vocabulary_raise_clear_errors(bigrams) -> None:
         ActionMaskWrapper(env, mode="top_k")
     for bad in (0, -1, 10**6, 2.5, True):
         with pytest.raises(ValueError, match="k: expected an integer"):
-            ActionMaskWrapper(env, bigram=bigrams["TextSumm-Easy-v0"], k=bad)
+            ActionMaskWrapper(env, bigram=bigrams["TextSumm-Easy-v1"], k=bad)
     with pytest.raises(ValueError, match="lexicon_k"):
-        ActionMaskWrapper(env, bigram=bigrams["TextSumm-Easy-v0"], lexicon_k=-1)
+        ActionMaskWrapper(env, bigram=bigrams["TextSumm-Easy-v1"], lexicon_k=-1)
     with pytest.raises(ValueError, match="vocabulary of"):
-        ActionMaskWrapper(env, bigram=bigrams["TextTrans-Easy-v0"])
+        ActionMaskWrapper(env, bigram=bigrams["TextTrans-Easy-v1"])
     with pytest.raises(ValueError, match="num_samples"):
         fit_bigram("TextSumm-Easy-v0", num_samples=0)
 

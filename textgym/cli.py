@@ -92,28 +92,43 @@ def cmd_rollout(args: argparse.Namespace) -> None:
 
 
 def cmd_baselines(args: argparse.Namespace) -> None:
+    from textgym.bench.floors import FLOOR_POLICIES, floor_scores
     from textgym.bench.rollout import POLICIES, rollout
 
     env_ids = [_check_env_id(e) for e in (args.env_ids or BENCHMARK)]
-    results = [
-        rollout(env_id, policy, args.episodes, args.seed)
-        for env_id in env_ids
-        for policy in POLICIES
-    ]
+    rows: list[dict[str, Any]] = []
+    for env_id in env_ids:
+        kwargs = {"split": args.split}
+        for policy in POLICIES:
+            r = rollout(env_id, policy, args.episodes, args.seed, kwargs, fixed_samples=True)
+            rows.append({"env_id": env_id, "policy": policy, "mean": r.mean, "std": r.std,
+                         "steps": r.mean_length})  # fmt: skip
+        if not args.no_floors:
+            report = floor_scores(env_id, samples=args.episodes, split=args.split, seed=args.seed)
+            for policy in FLOOR_POLICIES:
+                row = {"env_id": env_id, "policy": policy, "mean": report.scores[policy]}
+                if policy == "constant":
+                    row["text"] = report.constant_text
+                rows.append(row)
+            name, value = report.strongest
+            rows.append({"env_id": env_id, "policy": "strongest floor", "mean": value,
+                         "floor": name})  # fmt: skip
     if args.json:
-        print(json.dumps([r.to_dict() | {"scores": None} for r in results]))
+        print(json.dumps(rows))
         return
     print(
-        f"Mean score over {args.episodes} episodes (seed {args.seed}); the gap an agent closes:\n"
+        f"Mean score on samples 0..{args.episodes - 1} of the {args.split} split (seed "
+        f"{args.seed}). random/reference: rollouts; the others: degenerate policies an agent "
+        "must beat (textgym.bench.floors):\n"
     )
-    print(f"| {'env':<14} | {'policy':<9} | {'score mean':>10} | {'std':>6} | {'steps':>5} |")
-    print(f"|{'-' * 16}|{'-' * 11}|{'-' * 12}|{'-' * 8}|{'-' * 7}|")
-    for r in results:
-        print(
-            f"| {r.env_id:<14} | {r.policy:<9} | {r.mean:>10.4f} | {r.std:>6.4f} "
-            f"| {r.mean_length:>5.1f} |"
-        )
-
+    width = max(len(e) for e in env_ids)
+    print(f"| {'env':<{width}} | {'policy':<18} | {'score mean':>10} | note |")
+    print(f"|{'-' * (width + 2)}|{'-' * 20}|{'-' * 12}|------|")
+    for r in rows:
+        note = repr(r["text"]) if "text" in r else r.get("floor", "")
+        if "std" in r:
+            note = f"std {r['std']:.4f}, {r['steps']:.1f} steps"
+        print(f"| {r['env_id']:<{width}} | {r['policy']:<18} | {r['mean']:>10.4f} | {note} |")
 
 def _split_train_args(tokens: Sequence[str]) -> tuple[str | None, list[str]]:
     """``ENV_ID`` and ``key=value`` overrides, in any order after ``train``."""
@@ -149,7 +164,7 @@ def cmd_train(args: argparse.Namespace) -> None:
                 )
             result = train(
                 None, args.resume, resume=True, force=args.force,
-                progress=_progress(args), log=None if args.json else print,
+                progress=_progress(args), log=None if args.json else print, notice=_note,
             )  # fmt: skip
         else:
             if env_id is None or args.out is None:
@@ -163,14 +178,20 @@ def cmd_train(args: argparse.Namespace) -> None:
             result = train(
                 config, args.out, force=args.force, progress=_progress(args),
                 command=["textgym", *sys.argv[1:]], log=None if args.json else print,
+                notice=_note,
             )  # fmt: skip
     except (ConfigError, RunFolderError) as exc:
         raise CliError(str(exc)) from None
     if args.json:
         print(summary_json({"run": str(result.path), **result.summary}))
         return
-    if args.resume is not None and result.resumed_from == result.summary.get("step"):
+    if result.already_finished:
         print(f"{result.path}: the run had already finished")
+    elif args.resume is not None and result.resumed_from == result.summary.get("step"):
+        print(
+            f"{result.path}: training had ended before the interruption; the final files were "
+            "completed from the final checkpoint (nothing retrained)"
+        )
     print(format_summary(result.summary))
     print(f"run folder: {result.path}")
 
@@ -227,6 +248,11 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(f"\ntables, plot and runs: {report.path}")
 
 
+def _note(text: str) -> None:
+    """A one-time notice of ``train`` (on stderr: ``--json`` output stays one line)."""
+    print(f"textgym: note: {text}", file=sys.stderr)
+
+
 def _progress(args: argparse.Namespace) -> bool:
     return not args.no_progress and not args.json and sys.stderr.isatty()
 
@@ -259,11 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rollout)
 
     p = sub.add_parser(
-        "baselines", help="random vs reference policy on every family (the gap to close)"
+        "baselines",
+        help="random, reference and degenerate policies (floors) on every family",
     )
     p.add_argument("env_ids", nargs="*", help="ids to run (default: the benchmark suite)")
-    p.add_argument("--episodes", type=int, default=100)
+    p.add_argument("--episodes", type=int, default=200, help="samples 0..N-1 of --split")
+    p.add_argument("--split", default="validation", help="embedded split (default validation)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--no-floors", action="store_true", help="skip the degenerate policies (floors)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON list")
     p.set_defaults(func=cmd_baselines)
 

@@ -74,7 +74,8 @@ def evaluate(
                     "index": index,
                     "sample_id": batch.sample_ids[row],
                     "prediction": batch.texts[row],
-                    "references": batch.references[row],
+                    # From the dataset: envs built with info_references=False leave them out.
+                    "references": list(task.dataset[index].references),
                     "metrics": batch.metrics[row],
                 }
             )

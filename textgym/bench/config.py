@@ -177,8 +177,13 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     return nested
 
 
-def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+def load_file(path: str | os.PathLike[str], *, source: str | None = None) -> dict[str, Any]:
     """A YAML (or JSON) configuration file as a mapping.
+
+    Args:
+        path: The file.
+        source: How error messages name the file (default ``--config 'PATH'``; a run folder's
+            ``config.yaml`` is not the user's ``--config``).
 
     Raises:
         ConfigError: Missing file, a syntax error (with its line), or not a mapping.
@@ -186,30 +191,40 @@ def load_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     import yaml
 
     file = Path(path)
+    what = source if source is not None else f"--config {str(path)!r}"
     if not file.is_file():
-        raise ConfigError(f"--config {str(path)!r}: no such file")
+        raise ConfigError(f"{what}: no such file")
     try:
         data = yaml.safe_load(file.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
-        raise ConfigError(f"--config {str(path)!r}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{what}: not valid YAML: {exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(
-            f"--config {str(path)!r}: expected a mapping of keys to values at the top level, "
+            f"{what}: expected a mapping of keys to values at the top level, "
             f"got {type(data).__name__}"
         )
     return data
 
 
 def resolve(
-    base: Mapping[str, Any] | None = None, overrides: Mapping[str, Any] | None = None
+    base: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    check_devices: bool = True,
 ) -> dict[str, Any]:
     """Defaults of the algorithm, updated by ``base`` (a config file) then ``overrides``.
 
     The algorithm is taken from ``overrides``, else ``base``, else the default. Every key is
     checked against the defaults (nested mappings recursively, except the open ``env`` and
     ``policy`` mappings) and every value against the default's type.
+
+    Args:
+        base: A config file's mapping.
+        overrides: Command-line overrides (they win).
+        check_devices: Also check that ``model.device`` is present on this machine (off for a
+            stored run config, which may be evaluated elsewhere with ``--device``).
 
     Raises:
         ConfigError: Unknown algorithm, env id or key; a value of the wrong type or range.
@@ -221,7 +236,7 @@ def resolve(
     config = defaults(algo)
     for layer in (base, overrides):
         _merge(config, layer, path="", algo=algo)
-    _check(config)
+    _check(config, check_devices=check_devices)
     return config
 
 
@@ -301,7 +316,7 @@ def _typed(where: str, default: Any, value: Any) -> Any:
     return value
 
 
-def _check(config: dict[str, Any]) -> None:
+def _check(config: dict[str, Any], *, check_devices: bool = True) -> None:
     from textgym.registration import ENV_IDS
 
     env_id = config["env_id"]
@@ -325,11 +340,16 @@ def _check(config: dict[str, Any]) -> None:
     if model is not None and model["arch"] not in ("gpt2", "t5"):
         raise ConfigError(f"model.arch: expected gpt2 or t5, got {model['arch']!r}")
     if model is not None:
-        check_device(model["device"], model["bf16"])
+        check_device(model["device"], model["bf16"], present=check_devices)
 
 
-def check_device(device: Any, bf16: Any) -> None:
+def check_device(device: Any, bf16: Any, *, present: bool = True) -> None:
     """``device`` a device string that is present on this machine; ``bf16`` a bool or None.
+
+    Args:
+        device: ``cpu``, ``cuda`` or ``cuda:N``.
+        bf16: Autocast setting.
+        present: Also check that the device is on this machine (not only its form).
 
     Raises:
         ConfigError: Either is malformed, or the device is missing (e.g. no CUDA).
@@ -338,7 +358,7 @@ def check_device(device: Any, bf16: Any) -> None:
         raise ConfigError(f"model.bf16: expected true, false or null (auto), got {bf16!r}")
     if not isinstance(device, str) or not re.fullmatch(r"cpu|cuda(:\d+)?", device):
         raise ConfigError(f"model.device: expected cpu, cuda or cuda:N, got {device!r}")
-    if device == "cpu":
+    if device == "cpu" or not present:
         return
     import torch
 
@@ -353,6 +373,58 @@ def check_device(device: Any, bf16: Any) -> None:
             f"model.device: {device} asked for, but torch sees "
             f"{torch.cuda.device_count()} CUDA device(s)"
         )
+
+
+#: Env keyword arguments the run sets itself: the training envs use the train split, evaluation
+#: the ``eval.split``, and the run decides on rendering.
+RESERVED_ENV_KEYS = {
+    "split": "the run trains on the train split and evaluates on eval.split; set eval.split",
+    "render_mode": "runs do not render",
+}
+
+
+def check_env(config: Mapping[str, Any], *, source: str | None = None) -> None:
+    """Build ``config``'s env once with its ``env`` keyword arguments (then close it), so that
+    a value the env rejects fails before a run folder is written, naming the override.
+
+    Args:
+        config: A resolved configuration.
+        source: Prefix of error messages (a run folder's ``config.yaml``), if not the command
+            line's overrides.
+
+    Raises:
+        ConfigError: A reserved key, or the env rejects the arguments (``ValueError`` or
+            ``TypeError`` from its constructor); the message names the ``env.KEY=VALUE``
+            responsible and the env's reason.
+    """
+    import gymnasium as gym
+
+    env_id, kwargs = config["env_id"], dict(config.get("env") or {})
+    prefix = f"{source}: " if source else ""
+    for key, why in RESERVED_ENV_KEYS.items():
+        if key in kwargs:
+            raise ConfigError(f"{prefix}env.{key}: not a run setting ({why})")
+
+    def rejection(arguments: Mapping[str, Any]) -> Exception | None:
+        try:
+            gym.make(env_id, **arguments).close()
+        except (TypeError, ValueError) as exc:
+            return exc
+        return None
+
+    error = rejection(kwargs)
+    if error is None:
+        return
+    # One env per argument, only on this error path: name the culprit, not all of them.
+    blamed = [key for key in kwargs if rejection({key: kwargs[key]}) is not None] or list(kwargs)
+    named = ", ".join(f"env.{key}={_show(kwargs[key])}" for key in blamed) or "its defaults"
+    # gymnasium appends its kwargs dump to the constructor's TypeError; the env's words suffice.
+    reason = str(error).split(" was raised from the environment creator")[0]
+    raise ConfigError(f"{prefix}{named}: {env_id} rejects it: {reason}")
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def dump_yaml(config: Mapping[str, Any]) -> str:

@@ -42,7 +42,7 @@ class LMDriver:
         self.config = config
         self.algo = config["algo"]
         self._make_envs = make_envs
-        env_kwargs = dict(config["env"])
+        env_kwargs = {"info_references": False, **config["env"]}  # training: no answers in info
         self.envs = make_envs(
             config["env_id"], config["n_envs"], **{"report_metrics": False, **env_kwargs}
         )

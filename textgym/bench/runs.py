@@ -9,7 +9,8 @@ Layout of a run folder::
     checkpoints/         ``latest`` (to resume) and ``final`` training state
     predictions.jsonl    the final evaluation's outputs, one JSON object per sample
     curves.png           learning curves
-    summary.json         the final metrics (present once the run finished)
+    summary.json         the final metrics, written last: the run is finished once it exists
+    .lock                while a process trains in the folder (see FolderLock)
 
 Every file is replaced atomically (written to a temporary file, then renamed): an interrupted
 run leaves the previous complete version, never a truncated one. ``metrics.csv`` holds only
@@ -18,6 +19,7 @@ values that depend on the seed, not on the clock, so two runs with one seed give
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -32,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from textgym._io import atomic_write_json, atomic_write_text
+from textgym._io import atomic_write_json, atomic_write_text, remove_stale_temporaries
 
 #: Version of the folder layout; a folder with a higher number was written by a newer textgym.
 FORMAT_VERSION = 1
@@ -43,7 +45,130 @@ _PACKAGES = (
 
 
 class RunFolderError(ValueError):
-    """A run folder that cannot be used as asked (exists, missing, newer, incomplete)."""
+    """A run folder that cannot be used as asked (exists, missing, newer, incomplete, in use)."""
+
+
+class FolderLock:
+    """An exclusive lock on a run folder: one process at a time trains in it.
+
+    The lock is an OS file lock (``flock``) on ``.lock`` inside the folder, so the kernel
+    releases it when its process dies, ``kill -9`` included: a stale ``.lock`` file never
+    blocks anyone. The file holds the holder's pid, for the error message of the next comer,
+    and is removed on :meth:`release`.
+
+    Attributes:
+        file: The lock file.
+    """
+
+    NAME = ".lock"
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.file = Path(folder) / self.NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> FolderLock:
+        """Take the lock without waiting; the folder must exist.
+
+        Raises:
+            RunFolderError: Another process holds it (the message names its pid).
+        """
+        while True:
+            fd = os.open(self.file, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _try_lock(fd):
+                pid = _read_pid(fd)
+                os.close(fd)
+                raise RunFolderError(
+                    f"{str(self.file.parent)!r} is in use by another process (pid {pid}); wait "
+                    "for it to finish or stop it, then try again"
+                )
+            # A holder that released the lock meanwhile removed the file we opened: locking
+            # that orphan would let a third process lock the new file too. Retry on it.
+            try:
+                current = os.stat(self.file).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                current = False
+            if current:
+                break
+            _unlock(fd)
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        """Give the lock back and remove the file (nothing happens if it is not held)."""
+        if self._fd is None:
+            return
+        fd, self._fd = self._fd, None
+        # Removed while still locked: see the inode check in acquire. (Windows cannot remove
+        # an open file: there the next holder reuses it.)
+        with contextlib.suppress(OSError):
+            self.file.unlink(missing_ok=True)
+        _unlock(fd)
+        os.close(fd)
+
+    def holder(self) -> str | None:
+        """The pid of the process holding the lock (``"unknown"`` if unreadable), or ``None``
+        when nobody holds it. Does not take the lock (beyond an instant to test it)."""
+        if self._fd is not None:
+            return str(os.getpid())
+        try:
+            fd = os.open(self.file, os.O_RDWR)
+        except FileNotFoundError:
+            return None
+        try:
+            if _try_lock(fd):
+                _unlock(fd)
+                return None
+            return _read_pid(fd)
+        finally:
+            os.close(fd)
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # BlockingIOError: held elsewhere
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 64).decode("ascii", "replace").strip()
+    except OSError:
+        text = ""
+    return text if text.isdigit() else "unknown"
 
 
 def versions() -> dict[str, str | None]:
@@ -134,16 +259,24 @@ class RunFolder:
                 not a run folder is never deleted.
             command: The command line, recorded in the manifest.
 
+        The caller should hold the folder's :meth:`lock` (taken on the folder before it has
+        contents), so that no other process is using what ``force`` deletes.
+
         Raises:
-            RunFolderError: ``path`` exists and is not empty (without ``force``), or is not a
-                run folder (with ``force``).
+            RunFolderError: ``path`` exists and is not empty (without ``force``), is not a
+                run folder (with ``force``), or is in use by another process.
         """
         from textgym import __version__
         from textgym.bench.config import dump_yaml
 
         folder = cls.check_target(path, force=force)
-        if folder.path.is_dir() and any(folder.path.iterdir()):
-            shutil.rmtree(folder.path)  # check_target allowed it: force, and a run folder
+        # check_target allowed it: force, and a run folder. The lock file stays: deleting it
+        # would let another process lock a new one while the caller holds the old.
+        for entry in _entries(folder.path):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
         folder.path.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder.path / cls.CONFIG, dump_yaml(config))
         manifest = {
@@ -172,7 +305,13 @@ class RunFolder:
         folder = cls(path)
         if folder.path.exists() and not folder.path.is_dir():
             raise RunFolderError(f"--out {str(path)!r}: exists and is not a folder")
-        if folder.path.is_dir() and any(folder.path.iterdir()):
+        if folder.path.is_dir() and _entries(folder.path):
+            holder = FolderLock(folder.path).holder()
+            if holder is not None and holder != str(os.getpid()):
+                raise RunFolderError(
+                    f"--out {str(path)!r} is in use by another process (pid {holder}); wait for "
+                    "it to finish or stop it (--force never deletes a folder in use)"
+                )
             if not force:
                 raise RunFolderError(
                     f"--out {str(path)!r}: the folder exists and is not empty; pass --resume "
@@ -224,10 +363,21 @@ class RunFolder:
 
     # -- reading --------------------------------------------------------------------------
     def config(self) -> dict[str, Any]:
-        """The resolved configuration of the run."""
-        from textgym.bench.config import load_file
+        """The resolved configuration of the run, checked as a ``--config`` file is (keys,
+        types, ranges; not whether its device is present, which ``--device`` may change).
 
-        return load_file(self.path / self.CONFIG)
+        Raises:
+            ConfigError: ``config.yaml`` is not valid YAML or holds invalid values; the
+                message names the file.
+        """
+        from textgym.bench.config import ConfigError, load_file, resolve
+
+        file = self.path / self.CONFIG
+        data = load_file(file, source=f"run config {str(file)!r}")
+        try:
+            return resolve(overrides=data, check_devices=False)
+        except ConfigError as exc:
+            raise ConfigError(f"run config {str(file)!r}: {exc}") from None
 
     def manifest(self) -> dict[str, Any]:
         """The manifest."""
@@ -256,6 +406,30 @@ class RunFolder:
         """The TensorBoard log folder."""
         return self.path / "events"
 
+    def lock(self) -> FolderLock:
+        """Take the folder's lock (see :class:`FolderLock`); release it when done, or use it
+        as a context manager.
+
+        Raises:
+            RunFolderError: Another process holds it.
+        """
+        return FolderLock(self.path).acquire()
+
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Delete what killed atomic writes of the run's own files left behind (a partial
+        ``checkpoints/.latest.pt.*.tmp``...). Call it only while holding :meth:`lock`; the
+        temporaries of other files (``textgym eval``'s, which may be running) are kept.
+
+        Returns:
+            The removed files.
+        """
+        own = (self.CONFIG, self.MANIFEST, self.METRICS, self.SUMMARY, self.PREDICTIONS,
+               self.CURVES)  # fmt: skip
+        return [
+            *remove_stale_temporaries(self.path, own),
+            *remove_stale_temporaries(self.checkpoints, ("latest.pt", "final.pt")),
+        ]
+
     # -- writing --------------------------------------------------------------------------
     def update_manifest(self, **fields: Any) -> None:
         """Set fields of the manifest (``status``, timings...)."""
@@ -281,6 +455,13 @@ class RunFolder:
     def write_summary(self, summary: Mapping[str, Any]) -> None:
         """Write ``summary.json``: the run is finished."""
         atomic_write_json(self.path / self.SUMMARY, dict(summary))
+
+
+def _entries(path: Path) -> list[Path]:
+    """What a folder holds besides its lock file (nothing if it does not exist)."""
+    if not path.is_dir():
+        return []
+    return [entry for entry in path.iterdir() if entry.name != FolderLock.NAME]
 
 
 def _cell(value: Any) -> Any:

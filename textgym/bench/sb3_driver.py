@@ -59,7 +59,9 @@ class SB3Driver:
             self._bigram = fit_bigram(
                 config["env_id"], num_samples=config["mask"]["fit_samples"], **config["env"]
             )
-        env_kwargs = {**config["env"], "render_mode": None}  # SB3 asks for rgb_array otherwise
+        # Training envs hide the references from info (the agent must not read the answer);
+        # render_mode: SB3 asks for rgb_array otherwise.
+        env_kwargs = {"info_references": False, **config["env"], "render_mode": None}
         self.envs = make_vec_env(
             config["env_id"],
             n_envs=config["n_envs"],

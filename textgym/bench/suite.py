@@ -4,7 +4,7 @@ Layout of a suite folder::
 
     suite.json                   the suite's definition (what a re-run must match)
     runs/<env>/<algo>/seed<S>/   one run folder each (see textgym.bench.runs)
-    baselines.json               random and reference policy scores on the evaluation episodes
+    baselines.json               random, reference and degenerate-policy (floor) scores
     results.md                   the table (mean, IQM, 95% bootstrap CI; raw and normalised)
     results.json                 the same numbers, and every run's final metrics
     comparison.png               normalised IQM with 95% CIs per env and algorithm
@@ -104,14 +104,15 @@ class SuiteReport:
         path: The suite folder.
         table: The markdown table (also in ``results.md``).
         runs: Final metrics of every run.
-        baselines: ``env_id -> {"random": score, "reference": score}``.
+        baselines: ``env_id -> {"random": score, "reference": score, "floors": {...},
+            "constant_text": str, "strongest_floor": {"policy": name, "score": score}}``.
         summaries: Per (env, algo) and over envs, as dicts.
     """
 
     path: Path
     table: str
     runs: list[dict[str, Any]]
-    baselines: dict[str, dict[str, float]]
+    baselines: dict[str, dict[str, Any]]
     summaries: list[dict[str, Any]]
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,15 +238,24 @@ def _run_one(config: dict[str, Any], path: str, force: bool) -> tuple[dict[str, 
     return result.summary, time.perf_counter() - started
 
 
-def baseline_scores(env_id: str, split: str, episodes: int, seed: int = 0) -> dict[str, float]:
-    """Mean score of the uniform random policy and of the reference policy on samples
-    ``0..episodes-1`` of ``split``: the episodes every trained agent is evaluated on."""
+def baseline_scores(env_id: str, split: str, episodes: int, seed: int = 0) -> dict[str, Any]:
+    """Reference points on samples ``0..episodes-1`` of ``split``, the episodes every trained
+    agent is evaluated on: the mean score of the uniform random policy and of the reference
+    policy, and the degenerate policies of :mod:`textgym.bench.floors` (``floors``, with the
+    searched ``constant_text`` and the ``strongest_floor``)."""
+    from textgym.bench.floors import floor_scores
     from textgym.bench.rollout import POLICIES, rollout
 
-    return {
+    out: dict[str, Any] = {
         policy: rollout(env_id, policy, episodes, seed, {"split": split}, fixed_samples=True).mean
         for policy in POLICIES
     }
+    report = floor_scores(env_id, samples=episodes, split=split, seed=seed)
+    out["floors"] = {k: v for k, v in report.scores.items() if k != "reference"}
+    out["constant_text"] = report.constant_text
+    name, value = report.strongest
+    out["strongest_floor"] = {"policy": name, "score": value}
+    return out
 
 
 def aggregate(
@@ -273,11 +283,11 @@ def aggregate(
             "metrics": metrics,
         })  # fmt: skip
     baselines_file = out / "baselines.json"
-    baselines: dict[str, dict[str, float]] = (
+    baselines: dict[str, dict[str, Any]] = (
         json.loads(baselines_file.read_text(encoding="utf-8")) if baselines_file.is_file() else {}
     )
     for env_id in suite.env_ids:
-        if env_id not in baselines:
+        if "floors" not in baselines.get(env_id, {}):  # absent, or written before floors
             first = next(c for (e, _, _), c in configs.items() if e == env_id)
             baselines[env_id] = baseline_scores(
                 env_id, first["eval"]["split"], first["eval"]["episodes"]
@@ -290,7 +300,10 @@ def aggregate(
     overall = aggregate_over_envs(per_env)
     table = markdown_table([*per_env, *overall])
     plot_comparison([*per_env, *overall], out / "comparison.png")
-    text = _results_markdown(suite, seeds, configs, table, baselines, _start_table(runs))
+    floor_table = _floor_table(per_env, baselines)
+    text = _results_markdown(
+        suite, seeds, configs, table, baselines, _start_table(runs), floor_table
+    )
     atomic_write_text(out / "results.md", text)
     summaries = [s.to_dict() for s in (*per_env, *overall)]
     atomic_write_json(out / "results.json", {
@@ -314,13 +327,48 @@ def _start_table(runs: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def floor_verdict(iqm: float, ci_low: float, floor: float) -> str:
+    """Whether an agent beats a floor: ``"yes"`` when its whole 95% CI lies above it,
+    ``"IQM only"`` when its IQM does but the CI reaches the floor, else ``"no"``."""
+    if ci_low > floor:
+        return "yes"
+    return "IQM only" if iqm > floor else "no"
+
+
+def _floor_table(per_env: Sequence[Any], baselines: Mapping[str, Mapping[str, Any]]) -> str:
+    """Per env, the degenerate policies' scores; per (env, algo), whether it beats the strongest."""
+    from textgym.bench.floors import FLOOR_POLICIES
+
+    lines = [
+        "| env | " + " | ".join(FLOOR_POLICIES) + " | random | reference |",
+        "|---|" + "---:|" * (len(FLOOR_POLICIES) + 2),
+    ]
+    for env, b in baselines.items():
+        cells = " | ".join(f"{b['floors'][p]:.3f}" for p in FLOOR_POLICIES)
+        lines.append(f"| {env} | {cells} | {b['random']:.3f} | {b['reference']:.3f} |")
+    lines += [
+        "",
+        "| env | algo | IQM | 95% CI | strongest floor | beats it |",
+        "|---|---|---:|---|---|---|",
+    ]
+    for s in per_env:
+        strongest = baselines[s.env_id]["strongest_floor"]
+        verdict = floor_verdict(s.iqm, s.ci.low, strongest["score"])
+        lines.append(
+            f"| {s.env_id} | {s.algo} | {s.iqm:.3f} | [{s.ci.low:.3f}, {s.ci.high:.3f}] "
+            f"| {strongest['policy']} {strongest['score']:.3f} | {verdict} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _results_markdown(
     suite: Suite,
     seeds: Sequence[int],
     configs: Mapping[tuple, Mapping[str, Any]],
     table: str,
-    baselines: Mapping[str, Mapping[str, float]],
+    baselines: Mapping[str, Mapping[str, Any]],
     start_table: str,
+    floor_table: str,
 ) -> str:
     budgets = []
     for algo in suite.algos:
@@ -355,6 +403,14 @@ def _results_markdown(
             for env, b in baselines.items()
         )
         + ".",
+        "",
+        "Floors: degenerate policies scored with the same reward on the same episodes (empty "
+        "text; the best input-independent text, searched on the train split; the source copied "
+        "whole and cut to the length limit; the reference shuffled; another sample's "
+        "reference; the reference followed by junk). An agent beats a floor when its 95% CI "
+        "lies above it:",
+        "",
+        floor_table.rstrip(),
         "",
         f"Regenerate: `textgym bench --suite {suite.name} --out DIR"
         + (f" --seeds {','.join(map(str, seeds))}" if tuple(seeds) != suite.seeds else "")

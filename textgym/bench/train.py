@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from textgym._io import atomic_write_bytes
-from textgym.bench.config import LM_ALGOS, SB3_ALGOS, STEP_UNITS
+from textgym.bench.config import LM_ALGOS, SB3_ALGOS, STEP_UNITS, check_env
 from textgym.bench.runs import RunFolder, RunFolderError
 
 CHECKPOINT_FORMAT = 1
@@ -34,11 +34,13 @@ class RunResult:
         path: The run folder.
         summary: The contents of ``summary.json``.
         resumed_from: The step the run resumed from (``None`` for a fresh run).
+        already_finished: ``resume`` found the run finished, with nothing left to write.
     """
 
     path: Path
     summary: dict[str, Any]
     resumed_from: int | None = None
+    already_finished: bool = False
 
 
 def make_driver(config: Mapping[str, Any]) -> Any:
@@ -98,8 +100,14 @@ def train(
     progress: bool = False,
     command: Sequence[str] | None = None,
     log: Callable[[str], None] | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Train as ``config`` says, writing the run folder ``out``.
+
+    One process at a time uses a run folder: it is locked from before it gets contents (a new
+    run) or from when it is opened (``resume``) until the run returns. ``summary.json`` is
+    written last, after every other final file: a run killed before it is completed by
+    ``resume`` (from the final checkpoint, without retraining, when training had ended).
 
     Args:
         config: A resolved configuration (:func:`textgym.bench.config.resolve`); ``None``
@@ -112,56 +120,115 @@ def train(
         progress: Show a progress bar on stderr.
         command: The command line, for the manifest.
         log: Receives one line per evaluation (``print`` for the CLI).
+        notice: Receives one-time notices of a new run, such as a budget rounded up to whole
+            SB3 rollouts (:func:`step_plan`).
 
     Returns:
         The run's summary.
 
     Raises:
         RunFolderError: ``out`` exists (without ``resume``/``force``), is not a run folder,
-            or is from a newer textgym.
-        ConfigError: A configuration that does not validate.
+            is from a newer textgym, or is in use by another process.
+        ConfigError: A configuration that does not validate, or env arguments the env
+            rejects.
     """
-    if resume:
-        folder = RunFolder.open(out, force=force)
-        if config is not None and dict(config) != folder.config():
-            raise RunFolderError(
-                f"--resume {str(out)!r}: the run continues with its stored config.yaml; do not "
-                "pass a different env, algorithm, budget, seed, config file or override"
-            )
-        config = folder.config()
-        finished = folder.summary()
-        if finished is not None:
-            return RunResult(folder.path, finished, resumed_from=finished.get("step"))
-    else:
-        if config is None:
-            raise ValueError("config: required unless resume=True")
-        RunFolder.check_target(out, force=force)
-    assert config is not None
+    lock = None
+    try:
+        if resume:
+            folder = RunFolder.open(out, force=force)
+            lock = folder.lock()
+            # Left by a killed writer: with the lock held, no live writer owns them.
+            folder.remove_stale_temporaries()
+            stored = folder.config()
+            if config is not None and dict(config) != stored:
+                raise RunFolderError(
+                    f"--resume {str(out)!r}: the run continues with its stored config.yaml; do "
+                    "not pass a different env, algorithm, budget, seed, config file or override"
+                )
+            config = stored
+            check_env(config, source=f"run config {str(folder.path / RunFolder.CONFIG)!r}")
+            finished = folder.summary()
+            if finished is not None:
+                if folder.manifest().get("status") != "finished":  # killed right after summary
+                    folder.update_manifest(status="finished")
+                return RunResult(
+                    folder.path, finished, resumed_from=finished.get("step"), already_finished=True
+                )
+        else:
+            if config is None:
+                raise ValueError("config: required unless resume=True")
+            RunFolder.check_target(out, force=force)
+            check_env(config)
+        assert config is not None
 
-    import torch
+        import torch
 
-    torch.set_num_threads(int(config["threads"]))
-    started = time.perf_counter()
-    # Built before a new folder is created: a configuration the algorithm rejects leaves none.
-    driver = make_driver(config)
-    if not resume:
-        folder = RunFolder.create(out, config, force=force, command=command)
+        torch.set_num_threads(int(config["threads"]))
+        started = time.perf_counter()
+        # Built before a new folder is created: a configuration the algorithm rejects leaves none.
+        driver = make_driver(config)
+        planned, rounding = step_plan(config)
+        if not resume:
+            target = Path(out)
+            try:
+                target.mkdir(parents=True, exist_ok=True)
+                # Locked before create() deletes (--force) or writes anything in it.
+                lock = RunFolder(target).lock()
+                folder = RunFolder.create(target, config, force=force, command=command)
+            except BaseException:
+                driver.close()
+                raise
+            if rounding is not None and notice is not None:
+                notice(rounding)
+        return _train_locked(folder, config, driver, resume, planned, started, progress, log)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _train_locked(
+    folder: RunFolder,
+    config: Mapping[str, Any],
+    driver: Any,
+    resume: bool,
+    planned: int | None,
+    started: float,
+    progress: bool,
+    log: Callable[[str], None] | None,
+) -> RunResult:
+    """The body of :func:`train`, once the folder is locked and the driver built."""
     latest = folder.checkpoints / "latest.pt"
     rows: list[dict[str, Any]] = []
     resumed_from = None
-    if resume and latest.is_file():
-        state = load_checkpoint(latest)
-        driver.load_state_dict(state["driver"])
-        rows = list(state["rows"])
-        resumed_from = driver.step
-    folder.update_manifest(status="running", unit=STEP_UNITS[config["algo"]])
-    writer = _tensorboard(folder, purge_step=None if resumed_from is None else resumed_from + 1)
+    try:
+        if resume and latest.is_file():
+            state = load_checkpoint(latest)
+            driver.load_state_dict(state["driver"])
+            rows = list(state["rows"])
+            resumed_from = driver.step
+    except BaseException:
+        driver.close()
+        raise
+    steps, every = int(config["steps"]), int(config["eval"]["every"])
+    folder.update_manifest(
+        status="running", unit=STEP_UNITS[config["algo"]], steps_requested=steps,
+        steps_planned=planned,
+    )  # fmt: skip
+    # A resumed run purges what the killed session logged from the checkpoint's step on (all
+    # of it without a checkpoint), and logs the checkpoint's row again: once, whether or not
+    # the killed session got to log it.
+    purge = None if not resume else (resumed_from if resumed_from is not None else 0)
+    writer = _tensorboard(folder, purge_step=purge)
     bar = _progress_bar(progress, config, driver, folder)
     clock = _Clock(driver.step)
-    steps, every = int(config["steps"]), int(config["eval"]["every"])
     split, episodes = config["eval"]["split"], int(config["eval"]["episodes"])
+    predictions = folder.path / RunFolder.PREDICTIONS
     try:
-        if not rows:  # step 0: the untrained (or warm-started) policy
+        if rows:
+            # The session may have died between the checkpoint and metrics.csv: the
+            # checkpoint's rows are the truth, written again exactly (no clock: no timings).
+            _record(folder, writer, rows, driver, None, None)
+        else:  # step 0: the untrained (or warm-started) policy
             driver.prepare()
             rows.append(_row(driver, {}, driver.evaluate(split, episodes)))
             _record(folder, writer, rows, driver, log, clock)
@@ -169,34 +236,99 @@ def train(
             target = min(steps, (driver.step // every + 1) * every)
             train_stats = driver.train_until(target, on_progress=bar.update_to)
             last = driver.step >= steps
-            predictions = folder.path / RunFolder.PREDICTIONS if last else None
-            rows.append(_row(driver, train_stats, driver.evaluate(split, episodes, predictions)))
+            written = predictions if last else None
+            rows.append(_row(driver, train_stats, driver.evaluate(split, episodes, written)))
             state = {"format": CHECKPOINT_FORMAT, "rows": rows, "driver": driver.state_dict()}
             final = [folder.checkpoints / "final.pt"] if last else []
             save_checkpoint(state, latest, *final)
             _record(folder, writer, rows, driver, log, clock)
+        # Training had ended before a kill: complete what the killed session did not write.
+        if not predictions.is_file():
+            driver.evaluate(split, episodes, predictions)  # deterministic: the same predictions
+        if not (folder.checkpoints / "final.pt").is_file():
+            atomic_write_bytes(folder.checkpoints / "final.pt", latest.read_bytes())
     finally:
         bar.close()
         if writer is not None:
             writer.close()
         driver.close()
     _plot(folder, rows, config)
-    final = rows[-1]
+    final_row = rows[-1]
     summary = {
         "env_id": config["env_id"],
         "algo": config["algo"],
         "seed": config["seed"],
-        "step": final["step"],
+        "step": final_row["step"],
+        "steps_requested": steps,
         "unit": STEP_UNITS[config["algo"]],
-        "env_steps": final["env_steps"],
-        "episodes": final["episodes"],
-        **{k: v for k, v in final.items() if k.startswith("eval/")},
+        "env_steps": final_row["env_steps"],
+        "episodes": final_row["episodes"],
+        **{k: v for k, v in final_row.items() if k.startswith("eval/")},
         "seconds_this_session": time.perf_counter() - started,
         "resumed_from": resumed_from,
     }
+    # The finish line: written after every other final file, so that a folder with a summary
+    # lacks nothing.
     folder.write_summary(summary)
     folder.update_manifest(status="finished")
     return RunResult(folder.path, summary, resumed_from)
+
+
+def step_plan(config: Mapping[str, Any]) -> tuple[int | None, str | None]:
+    """How many steps the run will take, and a notice if that is not ``config["steps"]``.
+
+    SB3 algorithms train in whole rollouts (PPO, MaskablePPO, A2C: ``n_steps`` per env;
+    DQN: ``train_freq`` steps per env between updates): stopping mid-rollout would change the
+    algorithm (PPO's update needs a full rollout buffer), so a budget that is not a multiple is
+    rounded up to one, and so are the evaluation points. LM algorithms count iterations and
+    stop exactly.
+
+    Returns:
+        The planned number of steps (``None`` when DQN collects whole episodes, which cannot be
+        planned), and the notice (``None`` when the run stops exactly where asked).
+    """
+    steps, every = int(config["steps"]), int(config["eval"]["every"])
+    algo = config["algo"]
+    if algo not in SB3_ALGOS:
+        return steps, None
+    import inspect
+
+    from textgym.bench.sb3_driver import _algo_class
+
+    cls = _algo_class(algo)
+    hparams, n_envs = config["hparams"], int(config["n_envs"])
+    key = "train_freq" if algo == "dqn" else "n_steps"
+    per_env = hparams.get(key)
+    if per_env is None:  # not set: the algorithm's own default
+        per_env = inspect.signature(cls.__init__).parameters[key].default
+    if algo == "dqn":
+        count, unit = (per_env, "step") if isinstance(per_env, int) else tuple(per_env)
+        if not str(unit).startswith("step"):
+            return None, (
+                f"--steps {steps} is rounded up to whole episodes: DQN collects "
+                f"train_freq={count} episodes per env ({n_envs} envs) between updates"
+            )
+        envs = f"{n_envs} env{'s' if n_envs != 1 else ''}"
+        what = f"DQN collects train_freq={count} steps x {envs} between updates"
+        per_env = count
+    else:
+        envs = f"{n_envs} env{'s' if n_envs != 1 else ''}"
+        what = f"{cls.__name__} trains in whole rollouts of {per_env} steps x {envs}"
+    size = int(per_env) * n_envs
+    points, step = [], 0
+    while step < steps:  # the loop of train(): the first rollout end past each target
+        step = -(-min(steps, (step // every + 1) * every) // size) * size
+        points.append(step)
+    off_grid = [p for p in points[:-1] if p % every]
+    if step == steps and not off_grid:
+        return steps, None
+    text = f"{what} ({size:,} env steps)"
+    if step != steps:
+        text = f"--steps {steps} is rounded up to {step:,}: {text}"
+    if off_grid:
+        shown = ", ".join(f"{p:,}" for p in points[:3]) + (", ..." if len(points) > 3 else "")
+        text += f"; evaluations fall on the first boundary past each eval.every={every:,}: {shown}"
+    return step, text
 
 
 def _row(driver: Any, train_stats: Mapping[str, float], eval_metrics: Mapping[str, float]) -> dict:
@@ -224,11 +356,11 @@ class _Clock:
 
 
 def _record(
-    folder: RunFolder, writer: Any, rows: list, driver: Any, log: Any, clock: _Clock
+    folder: RunFolder, writer: Any, rows: list, driver: Any, log: Any, clock: _Clock | None
 ) -> None:
     folder.write_metrics(rows)
     row = rows[-1]
-    timing = clock.tick(row["step"])
+    timing = clock.tick(row["step"]) if clock is not None else {}
     if writer is not None:
         for key, value in {**row, **timing}.items():
             if "/" in key and isinstance(value, (int, float)):
@@ -329,6 +461,7 @@ def evaluate_run(
 
     Raises:
         RunFolderError: Not a run folder, newer format, or the checkpoint is missing.
+        ConfigError: The run's ``config.yaml`` is broken (the message names it).
         ValueError: A bad split, episode count, checkpoint name or device.
     """
     if split not in ("train", "validation", "test"):
@@ -348,6 +481,7 @@ def evaluate_run(
         )
         raise RunFolderError(f"{str(path)!r}: missing checkpoint {file.name}.{hint}")
     config = folder.config()
+    check_env(config, source=f"run config {str(folder.path / RunFolder.CONFIG)!r}")
     if device is not None:
         if config["algo"] in SB3_ALGOS:
             raise ValueError(f"--device: SB3 runs evaluate on the CPU; got --device {device}")

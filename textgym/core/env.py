@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import string
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -13,29 +14,85 @@ from textgym.core import spaces as tg_spaces
 from textgym.core.render import render_ansi
 from textgym.data.sample import Sample
 from textgym.rewards.base import Scorer, ScoreTracker
-from textgym.rewards.scorers import score_metrics
+from textgym.rewards.scorers import MetricScorer, score_metrics
 from textgym.tokenizers.base import Tokenizer
 
 RewardMode = Literal["terminal", "dense"]
+#: Largest ``max_new_tokens`` an env accepts: every observation holds this many generated-id
+#: slots (a vector env ``num_envs`` times as many), so a typo such as ``10**9`` would try to
+#: allocate gigabytes. Raise it deliberately (``textgym.core.env.MAX_NEW_TOKENS_LIMIT = ...``)
+#: if you have the memory.
+MAX_NEW_TOKENS_LIMIT = 16_384
+#: Largest ``max_prompt_len`` an env accepts, for the same reason (prompt-id slots).
+MAX_PROMPT_LEN_LIMIT = 131_072
 _PROMPT_CACHE_SIZE = 50_000
 TruncationSide = Literal["left", "right"]
 
 
 def step_info(
-    sample: Sample, generated: str, prompt_truncated: bool, metrics: dict[str, float] | None
+    sample: Sample,
+    generated: str,
+    prompt_truncated: bool,
+    metrics: dict[str, float] | None,
+    references: bool = True,
 ) -> dict[str, Any]:
     """The ``info`` of one env after a reset or step; the vector env builds its infos with it
-    too, which is what keeps the two identical."""
-    info: dict[str, Any] = {
-        "sample_id": sample.id,
-        "source": sample.source,
-        "references": list(sample.references),
-        "generated": generated,
-        "prompt_truncated": bool(prompt_truncated),
-    }
+    too, which is what keeps the two identical. ``references=False`` leaves them out."""
+    info: dict[str, Any] = {"sample_id": sample.id, "source": sample.source}
+    if references:
+        info["references"] = list(sample.references)
+    info["generated"] = generated
+    info["prompt_truncated"] = bool(prompt_truncated)
     if metrics is not None:
         info["metrics"] = dict(metrics)
     return info
+
+
+def template_parts(template: object) -> tuple[str, ...]:
+    """The literal text of a prompt template around its ``{source}`` fields, braces unescaped.
+
+    ``"summarize: {source}"`` gives ``("summarize: ", "")``; a template with ``k`` fields gives
+    ``k + 1`` parts, and ``template.format(source=s) == s.join(parts)``.
+
+    Raises:
+        ValueError: Naming ``prompt_template``, unless it is a ``str.format`` string whose only
+            field is ``{source}`` (once or more), without conversion or format spec: any other
+            field would fail at reset with a bare ``KeyError``, and ``{{source}}`` is the
+            literal text ``{source}``, which would silently drop the source.
+    """
+    hint = "expected a str.format string whose only field is {source}, e.g. 'summarize: {source}'"
+    if not isinstance(template, str):
+        raise ValueError(f"prompt_template: {hint}; got {template!r}")
+    braces = "write literal braces as '{{' and '}}'"
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise ValueError(f"prompt_template: {template!r} is malformed ({exc}); {braces}") from None
+    parts = [""]
+    for literal, field, spec, conversion in parsed:
+        parts[-1] += literal
+        if field is None:
+            continue
+        if field != "source":
+            raise ValueError(
+                f"prompt_template: {template!r} has an unknown field {field!r}; {hint} ({braces})"
+            )
+        if conversion is not None:
+            raise ValueError(
+                f"prompt_template: {template!r} has a conversion '!{conversion}' on {{source}}; "
+                f"{hint}"
+            )
+        if spec:
+            raise ValueError(
+                f"prompt_template: {template!r} has a format spec ':{spec}' on {{source}}; {hint}"
+            )
+        parts.append("")
+    if len(parts) == 1:
+        raise ValueError(
+            f"prompt_template: {template!r} has no '{{source}}' field ('{{{{source}}}}' is "
+            f"the literal text '{{source}}'); {hint}"
+        )
+    return tuple(parts)
 
 
 class UnsupportedRenderModeError(ValueError, TypeError):
@@ -67,8 +124,10 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     ## Rewards
     In ``"terminal"`` mode, 0 until the last step, then the score of the generated text in [0, 1].
-    In ``"dense"`` mode, the change of the score of the prefix after each token; the rewards of
-    an episode sum to the terminal score (up to float rounding, < 1e-9).
+    In ``"dense"`` mode, the change of the score of the prefix after each token, the first one
+    counted from 0 (not from the empty text's score); the rewards of an episode sum to the
+    terminal score (up to float rounding, < 1e-9), also for a reward that scores the empty
+    text above 0.
 
     ## Episode End
     ``terminated=True`` at EOS or at the length limit: both end the task, and the limit is
@@ -76,22 +135,30 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     ``truncated``; that flag is left to external time limits.
 
     ## Info
-    Every step: ``sample_id``, ``source``, ``references`` (list of str), ``generated`` (str),
-    ``prompt_truncated`` (bool). At the end of an episode also ``metrics``: ``{"score": ...}``
-    plus every metric of the task, each in [0, 1].
+    Every step: ``sample_id``, ``source``, ``references`` (list of str; left out with
+    ``info_references=False``), ``generated`` (str), ``prompt_truncated`` (bool). At the end of
+    an episode also ``metrics``: ``{"score": ...}`` plus every metric of the task, each in
+    [0, 1].
 
     Args:
         dataset: Random-access samples (``len`` and integer indexing).
         tokenizer: Any object following :class:`~textgym.tokenizers.base.Tokenizer`.
         scorer: The reward metric.
         report: Extra metrics reported in ``info["metrics"]`` at the end of an episode.
-        prompt_template: ``str.format`` template with a ``{source}`` field.
+        prompt_template: ``str.format`` template whose only field is ``{source}`` (once or
+            more; literal braces as ``{{`` and ``}}``).
         max_prompt_len: Prompt length in tokens. A longer prompt keeps its template and cuts
-            its source on ``truncation_side``; ``info["prompt_truncated"]`` says so.
-        max_new_tokens: Length limit of the generation.
+            its source (each copy equally) on ``truncation_side``; ``info["prompt_truncated"]``
+            says so.
+        max_new_tokens: Length limit of the generation, at most :data:`MAX_NEW_TOKENS_LIMIT`
+            (``max_prompt_len`` at most :data:`MAX_PROMPT_LEN_LIMIT`).
         reward_mode: ``"terminal"`` or ``"dense"``.
         truncation_side: ``"right"`` keeps the start of a long prompt, ``"left"`` its end.
         render_mode: ``None`` or ``"ansi"``.
+        info_references: ``False`` leaves ``references`` out of every ``info`` (reset, step
+            and episode end), so that an agent reading ``info`` cannot copy the answer; for
+            training. ``True`` (default) keeps them for evaluation and inspection. Either way
+            they stay available as ``env.unwrapped.sample.references``.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -108,6 +175,7 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         reward_mode: RewardMode = "terminal",
         truncation_side: TruncationSide = "right",
         render_mode: str | None = None,
+        info_references: bool = True,
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset: no samples; an environment needs at least one")
@@ -121,11 +189,21 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             raise UnsupportedRenderModeError(
                 f"render_mode: expected None or 'ansi', got {render_mode!r}"
             )
-        if "{source}" not in prompt_template:
-            raise ValueError(f"prompt_template: {prompt_template!r} has no '{{source}}' field")
-        for name, value in (("max_prompt_len", max_prompt_len), ("max_new_tokens", max_new_tokens)):
+        parts = template_parts(prompt_template)
+        if not isinstance(info_references, (bool, np.bool_)):
+            raise ValueError(f"info_references: expected True or False, got {info_references!r}")
+        for name, value, limit, constant in (
+            ("max_prompt_len", max_prompt_len, MAX_PROMPT_LEN_LIMIT, "MAX_PROMPT_LEN_LIMIT"),
+            ("max_new_tokens", max_new_tokens, MAX_NEW_TOKENS_LIMIT, "MAX_NEW_TOKENS_LIMIT"),
+        ):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+            if value > limit:
+                raise ValueError(
+                    f"{name}: {value} is above the limit of {limit} tokens: every observation "
+                    f"holds {name} token ids (a vector env one row per env); pass a smaller "
+                    f"{name}, or raise textgym.core.env.{constant} if you really have the memory"
+                )
         vocab_size = int(tokenizer.vocab_size)
         for name in ("eos_id", "pad_id"):
             token_id = getattr(tokenizer, name)
@@ -142,16 +220,19 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.reward_mode = reward_mode
         self.truncation_side = truncation_side
         self.render_mode = render_mode
+        self.info_references = bool(info_references)
 
         self.observation_space = tg_spaces.observation_space(
             vocab_size, self.max_prompt_len, self.max_new_tokens
         )
         self.action_space = tg_spaces.action_space(vocab_size)
 
-        head, _, tail = prompt_template.partition("{source}")
-        self._template_prefix = tokenizer.encode(head)
-        self._template_suffix = tokenizer.encode(tail)
-        if len(self._template_prefix) + len(self._template_suffix) >= self.max_prompt_len:
+        # The template's text around each {source} field, for cutting a long source.
+        self._template_ids = [tokenizer.encode(part) for part in parts]
+        for part, ids in zip(parts, self._template_ids, strict=True):
+            self._check_ids(ids, part)
+        self._template_prefix, self._template_suffix = self._template_ids[0], self._template_ids[-1]
+        if sum(map(len, self._template_ids)) + len(parts) - 1 > self.max_prompt_len:
             raise ValueError(
                 f"max_prompt_len: {self.max_prompt_len} leaves no room for the source after the "
                 f"template {prompt_template!r}"
@@ -179,7 +260,8 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         """Start an episode on a random sample, or on ``options["sample_id"]`` (an index).
 
         Raises:
-            ValueError: For an unknown option or a ``sample_id`` outside the dataset.
+            ValueError: For an unknown option, a ``sample_id`` outside the dataset, or a
+                tokenizer whose ``encode`` returns ids outside ``[0, vocab_size)``.
         """
         super().reset(seed=seed)
         sample = self.dataset[self.sample_index(options, self.np_random)]
@@ -195,12 +277,15 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._text = ""
         self._done = False
         self._metrics = None
+        self._score = 0.0
         if self.reward_mode == "dense":
             self._tracker = self.scorer.start(sample.references, source=sample.source)
-            self._score = self._tracker.update("")
+            # Scored now so that a broken reward fails at reset, but not used as the baseline:
+            # the first reward is score(prefix_1) - 0, so that the rewards of an episode sum
+            # to its final score even where the empty text scores above 0.
+            self._tracker.update("")
         else:
             self._tracker = None
-            self._score = 0.0
         return self._observation(), self._info()
 
     def step(
@@ -293,8 +378,35 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if cached is None:
             if len(self._prompt_cache) >= _PROMPT_CACHE_SIZE:
                 self._prompt_cache.clear()
-            cached = self._prompt_cache[source] = self._encode_prompt(source)
+            cached = self._encode_prompt(source)
+            self._check_ids(cached[0], source)
+            self._prompt_cache[source] = cached
         return cached
+
+    def _check_ids(self, ids: Sequence[int], text: str) -> None:
+        """Raise unless ``ids`` (the tokenizer's encoding of ``text``) are ids of the vocabulary.
+
+        An id outside it would put the observation outside the observation space, which
+        Gymnasium only warns about once. One min/max per prompt: prompts are cached.
+        """
+        if len(ids) == 0:
+            return
+        array = np.asarray(ids)
+        vocab_size = self.action_space.n
+        if array.ndim != 1 or array.dtype.kind not in "iu":
+            raise ValueError(
+                f"tokenizer: {self.tokenizer!r}.encode returned {type(ids).__name__} of "
+                f"{array.dtype} with shape {array.shape} for {text[:40]!r}; expected a list "
+                f"of integer ids in [0, vocab_size={vocab_size})"
+            )
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high >= vocab_size:
+            bad = low if low < 0 else high
+            raise ValueError(
+                f"tokenizer: {self.tokenizer!r}.encode returned id {bad} for {text[:40]!r}, "
+                f"outside [0, vocab_size={vocab_size}); the tokenizer's vocab_size must cover "
+                "every id its encode returns"
+            )
 
     def _encode_prompt(self, source: str) -> tuple[list[int], bool]:
         prompt = self.tokenizer.encode(self.prompt_template.format(source=source))
@@ -302,10 +414,15 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             return prompt, False
         # Cut the source, not the template: the instruction ("summarize:", "reply:") must
         # survive whichever end of a long source is dropped.
-        source_ids = self.tokenizer.encode(source)
-        keep = self.max_prompt_len - len(self._template_prefix) - len(self._template_suffix)
+        source_ids = list(self.tokenizer.encode(source))
+        pieces = self._template_ids
+        # Each copy of the source gets an equal share of the room the template leaves (>= 1).
+        keep = (self.max_prompt_len - sum(map(len, pieces))) // (len(pieces) - 1)
         kept = source_ids[:keep] if self.truncation_side == "right" else source_ids[-keep:]
-        return [*self._template_prefix, *kept, *self._template_suffix], True
+        prompt = list(pieces[0])
+        for piece in pieces[1:]:
+            prompt += [*kept, *piece]
+        return prompt, True
 
     def episode_metrics(
         self,
@@ -320,12 +437,23 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         otherwise it is computed here, together with the reported metrics when it is one of
         them (ROUGE variants share one tokenisation).
         """
-        names = [s.name for s in self.report]
-        values = score_metrics(names, text, references) if names else {}
+        standard = [s.name for s in self.report if isinstance(s, MetricScorer)]
+        shared = score_metrics(standard, text, references) if standard else {}
+        values = {
+            s.name: shared[s.name] if s.name in shared else s.score(text, references, source)
+            for s in self.report
+        }
         if score is None:
             name = self.scorer.name
+            factors = getattr(self.scorer, "parts", None)
             if name in values:
                 score = values[name]
+            elif factors is not None and all(f.name in values for f in factors):
+                # A product of reported metrics ("bleu*content"): the same multiplications in
+                # the same order as ProductScorer.score, without scoring its factors twice.
+                score = 1.0
+                for factor in factors:
+                    score *= values[factor.name]
             else:
                 score = self.scorer.score(text, references, source=source)
         elif self.scorer.name in values:
@@ -395,4 +523,10 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     def _info(self) -> dict[str, Any]:
         assert self._sample is not None
-        return step_info(self._sample, self._text, self._prompt_truncated, self._metrics)
+        return step_info(
+            self._sample,
+            self._text,
+            self._prompt_truncated,
+            self._metrics,
+            references=self.info_references,
+        )

@@ -2,15 +2,19 @@
 
 A :class:`Scorer` scores whole texts; :meth:`Scorer.start` opens a per-episode
 :class:`ScoreTracker` that follows a growing text and returns the score of each prefix, which is
-what dense rewards are made of (reward_t = score(prefix_t) - score(prefix_{t-1}), so the rewards
-of an episode sum to the final score).
+what dense rewards are made of (reward_t = score(prefix_t) - score(prefix_{t-1}), with
+score(prefix_0) taken as 0 rather than the empty text's score, so the rewards of an episode sum to
+the final score).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
+
+import numpy as np
 
 
 @runtime_checkable
@@ -42,17 +46,23 @@ class Scorer(Protocol):
 
 
 def check_score(value: object, name: str) -> float:
-    """Return ``value`` as a float after checking it is a finite number in [0, 1].
+    """Return ``value`` as a float after checking it is a real number in [0, 1].
+
+    A real number is an ``int``, ``float``, ``fractions.Fraction`` or numpy integer/floating
+    scalar; not a ``bool`` (a truth value is not a score), a string, an array or a tensor:
+    converting those silently would hide a reward that returns the wrong thing.
 
     Raises:
-        ValueError: If it is not; a reward outside [0, 1] would silently distort learning.
+        TypeError: If ``value`` is not a real number (naming the reward and the type).
+        ValueError: If it is NaN, infinite or outside [0, 1]; a reward outside [0, 1] would
+            silently distort learning.
     """
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"reward {name!r} returned {value!r}; expected a number in [0, 1]"
-        ) from None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"reward {name!r} returned a {type(value).__name__} ({value!r}); expected a real "
+            "number in [0, 1] (an int, float or numpy number; convert with float(...))"
+        )
+    number = float(value)
     if not math.isfinite(number) or not 0.0 <= number <= 1.0:
         raise ValueError(f"reward {name!r} returned {number!r}; expected a number in [0, 1]")
     return number

@@ -32,8 +32,9 @@ class LearnedReward:
     """A reward computed by a model or a user function over batches of texts.
 
     Args:
-        fn: ``fn(sources, generations, references) -> scores``, each score in [0, 1] (checked:
-            anything else raises ``ValueError`` rather than reaching the agent).
+        fn: ``fn(sources, generations, references) -> scores``, each score a real number in
+            [0, 1] (checked: anything else raises ``TypeError`` or ``ValueError`` rather than
+            reaching the agent).
         name: The reward's name in ``info`` and ``describe()``.
         batch_size: Largest batch :meth:`score_batch` passes to ``fn`` at once.
     """

@@ -76,7 +76,7 @@ class MetricScorer:
 
     def __init__(self, name: str) -> None:
         if name not in _METRICS:
-            known = (*METRIC_NAMES, *MODEL_REWARDS)
+            known = (*METRIC_NAMES, "content", *MODEL_REWARDS)
             close = difflib.get_close_matches(name, known, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(
@@ -141,8 +141,10 @@ class WeightedScorer:
 class CallableScorer:
     """A user function ``fn(text, references) -> float`` in [0, 1].
 
-    The value is checked on every call: a reward outside [0, 1], NaN or a non-number raises
-    ``ValueError`` instead of reaching the agent. Dense rewards rescore the whole prefix.
+    The value is checked on every call (:func:`~textgym.rewards.base.check_score`): a value that
+    is not a real number (a string, a bool, an array) raises ``TypeError``, NaN or a number
+    outside [0, 1] ``ValueError``, instead of reaching the agent. Dense rewards rescore the
+    whole prefix.
     """
 
     def __init__(self, fn: Callable[[str, Sequence[str]], float], name: str | None = None) -> None:
@@ -200,7 +202,19 @@ def named_scorer(name: str) -> Scorer:
     return MetricScorer(name)
 
 
-def make_scorer(spec: str | Mapping[str, float] | Callable[..., float] | Scorer) -> Scorer:
+def _named(name: str, template_words: frozenset[str] | None) -> Scorer:
+    from textgym.rewards.content import CONTENT, ContentScorer
+
+    if name == CONTENT:
+        return ContentScorer() if template_words is None else ContentScorer(template_words)
+    return named_scorer(name)
+
+
+def make_scorer(
+    spec: str | Mapping[str, float] | Callable[..., float] | Scorer,
+    *,
+    template_words: frozenset[str] | None = None,
+) -> Scorer:
     """Build a scorer from what a user passes as ``reward=``.
 
     Args:
@@ -208,6 +222,11 @@ def make_scorer(spec: str | Mapping[str, float] | Callable[..., float] | Scorer)
             (``"semantic"``, see :data:`MODEL_REWARDS`), a ``{metric: weight}`` dict, a
             ``"module:function"`` string, a callable ``fn(text, references) -> float`` or a
             :class:`Scorer`. Strings and dicts keep ``env.spec`` JSON-serialisable.
+            ``"content"`` is content-word ROUGE-L and ``"a*b"`` the product of two such
+            names (``"rougeL*content"``, see :mod:`textgym.rewards.content`).
+        template_words: The words ``"content"`` ignores (normalised, see
+            :func:`textgym.metrics.content.normalise_template_words`); ``None``: English
+            function words.
 
     Raises:
         TypeError: If ``spec`` is none of these.
@@ -216,7 +235,14 @@ def make_scorer(spec: str | Mapping[str, float] | Callable[..., float] | Scorer)
     if isinstance(spec, str):
         if ":" in spec:
             return CallableScorer(load_callable(spec), name=spec)
-        return named_scorer(spec)
+        if "*" in spec:
+            from textgym.rewards.content import ProductScorer
+
+            names = spec.split("*")
+            if any(not n.strip() for n in names):
+                raise ValueError(f"reward: {spec!r} has an empty factor; expected 'metric*metric'")
+            return ProductScorer([_named(n.strip(), template_words) for n in names])
+        return _named(spec, template_words)
     if isinstance(spec, Mapping):
         return WeightedScorer(spec)
     if isinstance(spec, Scorer):

@@ -12,18 +12,25 @@ import difflib
 import functools
 import inspect
 import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from textgym.core.env import TokenMDPEnv
+from textgym.core.env import (
+    MAX_NEW_TOKENS_LIMIT,
+    MAX_PROMPT_LEN_LIMIT,
+    TokenMDPEnv,
+    template_parts,
+)
 from textgym.data.embedded import EmbeddedDataset, Generator
 from textgym.data.sample import Sample
 from textgym.data.sources import as_dataset, epoch_indices
-from textgym.rewards.scorers import MetricScorer, make_scorer
+from textgym.metrics.content import ENGLISH_FUNCTION_WORDS, normalise_template_words
+from textgym.rewards.scorers import make_scorer
 from textgym.tokenizers.base import Tokenizer
-from textgym.tokenizers.embedded import WordTokenizer, split_tokens
+from textgym.tokenizers.embedded import WordTokenizer, split_entries
 from textgym.tokenizers.hf import as_tokenizer
 
 DIFFICULTY_LEVELS = ("easy", "medium", "hard")
@@ -34,6 +41,16 @@ LENGTH_SCAN_SAMPLES = 2_000
 #: Loaded data larger than this needs an explicit tokenizer: a word vocabulary fitted on it
 #: would take minutes and give an action space of hundreds of thousands of words.
 FIT_VOCABULARY_MAX_SAMPLES = 50_000
+#: A default ``max_prompt_len`` measured on the data is capped at this many tokens, and a
+#: measured default ``max_new_tokens`` at :data:`DEFAULT_NEW_TOKENS_CAP`, with a
+#: :class:`LengthDefaultWarning`: one huge record must not size every observation silently.
+#: Explicit values may go up to ``MAX_PROMPT_LEN_LIMIT`` / ``MAX_NEW_TOKENS_LIMIT`` (core.env).
+DEFAULT_PROMPT_LEN_CAP = 8_192
+DEFAULT_NEW_TOKENS_CAP = 1_024
+
+
+class LengthDefaultWarning(UserWarning):
+    """A default ``max_prompt_len`` or ``max_new_tokens`` measured on the data was capped."""
 
 
 @functools.lru_cache(maxsize=64)
@@ -45,7 +62,7 @@ def _embedded_parts(
     generator = generator_cls(config, seed=seed)
     words = list(generator.lexicon())
     known = set(words)
-    for token in split_tokens(template.replace("{source}", " ")):
+    for token in split_entries(template.format(source=" ")):
         if token not in known:
             known.add(token)
             words.append(token)
@@ -58,6 +75,23 @@ def _embedded_dataset(
 ) -> EmbeddedDataset:
     generator, _ = _embedded_parts(generator_cls, config, seed, template)
     return EmbeddedDataset(generator, split, size=size, seed=seed)
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskVersion:
+    """What a registered version of a family fixes: its data settings, reward and metrics.
+
+    Attributes:
+        difficulties: Generator config of each difficulty level.
+        default_reward: The ``reward=None`` default (a name, product or weight dict).
+        metric_names: Metrics reported in ``info["metrics"]`` beside ``score``.
+        notes: One line for the docs: what changed against the previous version.
+    """
+
+    difficulties: Mapping[str, Any]
+    default_reward: str | Mapping[str, float]
+    metric_names: tuple[str, ...]
+    notes: str = ""
 
 
 class TaskEnv(TokenMDPEnv):
@@ -92,17 +126,27 @@ class TaskEnv(TokenMDPEnv):
         data_config: Overrides of single fields of the difficulty's generator config.
         data_seed: Seed of the embedded data: its lexicon (the "world") and its sample stream.
         num_samples: Size of the embedded split (default 20,000 train, 500 validation/test).
-        max_new_tokens: Length limit; default: longest reference + 1 (room for EOS).
-        max_prompt_len: Prompt length; default: longest prompt the data can produce. For
+        max_new_tokens: Length limit; default: longest reference + 1 (room for EOS), capped at
+            :data:`DEFAULT_NEW_TOKENS_CAP` with a :class:`LengthDefaultWarning`. An explicit
+            value may be up to ``textgym.core.env.MAX_NEW_TOKENS_LIMIT`` (16,384).
+        max_prompt_len: Prompt length; default: longest prompt the data can produce, capped at
+            :data:`DEFAULT_PROMPT_LEN_CAP` with a :class:`LengthDefaultWarning`; an explicit
+            value may be up to ``textgym.core.env.MAX_PROMPT_LEN_LIMIT`` (131,072). For
             loaded data of more than :data:`LENGTH_SCAN_SAMPLES` samples both defaults are
             measured on that many evenly spaced samples: a longer prompt is truncated on
             ``truncation_side`` (``info["prompt_truncated"]``) and a longer reference cannot
             be completed; pass both explicitly for exact control.
-        prompt_template: ``str.format`` template with a ``{source}`` field.
+        prompt_template: ``str.format`` template whose only field is ``{source}`` (once or
+            more; literal braces as ``{{`` and ``}}``); anything else raises ``ValueError``.
         truncation_side: Which end of an over-long prompt is cut (``"right"`` or ``"left"``).
         report_metrics: ``False`` limits ``info["metrics"]`` to ``{"score": ...}``, sparing the
             other metrics' cost at every episode end (e.g. in training loops).
         render_mode: ``None`` or ``"ansi"``.
+        task_version: Which registered version's data settings, default reward and metrics to
+            use (``TextSumm-v1`` passes 1); 0 by default, so ``-v0`` ids never change.
+        info_references: ``False`` leaves ``references`` out of every ``info``, so that an
+            agent cannot read the answer there (for training envs; evaluation keeps the
+            default ``True``). They stay available as ``env.unwrapped.sample.references``.
     """
 
     family: ClassVar[str]
@@ -112,6 +156,8 @@ class TaskEnv(TokenMDPEnv):
     metric_names: ClassVar[tuple[str, ...]]
     default_prompt_template: ClassVar[str]
     default_truncation_side: ClassVar[str] = "right"
+    #: Versions after 0 (version 0 is the class attributes above).
+    revisions: ClassVar[Mapping[int, TaskVersion]] = {}
 
     def __init__(
         self,
@@ -131,18 +177,19 @@ class TaskEnv(TokenMDPEnv):
         truncation_side: str | None = None,
         report_metrics: bool = True,
         render_mode: str | None = None,
+        task_version: int = 0,
+        info_references: bool = True,
         **unexpected: Any,
     ) -> None:
         if unexpected:
             self._reject(unexpected)
+        version = self.version(task_version)
         template = self.default_prompt_template if prompt_template is None else prompt_template
-        if not isinstance(template, str) or "{source}" not in template:
-            raise ValueError(
-                f"prompt_template: expected a str with a '{{source}}' field, got {template!r}"
-            )
+        # Checked before the template is used to build a vocabulary or measure lengths.
+        source_fields = len(template_parts(template)) - 1
 
         if data is None:
-            config = self.generator_config(difficulty, data_config)
+            config = self.generator_config(difficulty, data_config, task_version)
             if isinstance(data_seed, bool) or not isinstance(data_seed, int) or data_seed < 0:
                 raise ValueError(f"data_seed: expected an integer >= 0, got {data_seed!r}")
             generator, word_tokenizer = _embedded_parts(
@@ -155,6 +202,10 @@ class TaskEnv(TokenMDPEnv):
             longest_reference = generator.max_reference_tokens
             default_tokenizer: Tokenizer = word_tokenizer
             loaded = False
+            words = getattr(generator, "reference_template_words", None)
+            template_words = (
+                normalise_template_words(words()) if words else ENGLISH_FUNCTION_WORDS
+            )
         else:
             if data_config is not None or num_samples is not None:
                 raise ValueError(
@@ -171,37 +222,45 @@ class TaskEnv(TokenMDPEnv):
                     )
                 default_tokenizer = WordTokenizer(_fitted_vocabulary(dataset, template))
             longest_source = longest_reference = None
+            template_words = ENGLISH_FUNCTION_WORDS
 
         tok = default_tokenizer if tokenizer is None else as_tokenizer(tokenizer)
-        template_len = len(tok.encode(template.replace("{source}", "")))
+        template_len = len(tok.encode(template.format(source=" ")))
         if data is not None and (max_prompt_len is None or max_new_tokens is None):
             measured = _length_sample(dataset) if loaded else dataset
         if max_prompt_len is None:
             if longest_source is not None and tokenizer is None:
-                max_prompt_len = template_len + longest_source
+                max_prompt_len = template_len + source_fields * longest_source
             else:
                 max_prompt_len = max(
                     len(tok.encode(template.format(source=s.source))) for s in measured
                 )
+            max_prompt_len = _capped_default("max_prompt_len", max_prompt_len)
         if max_new_tokens is None:
             if longest_reference is not None and tokenizer is None:
                 max_new_tokens = longest_reference + 1
             else:
                 max_new_tokens = 1 + max(len(tok.encode(r)) for s in measured for r in s.references)
+            max_new_tokens = _capped_default("max_new_tokens", max_new_tokens)
 
-        scorer = make_scorer(self.default_reward if reward is None else reward)
+        spec = version.default_reward if reward is None else reward
+        scorer = make_scorer(spec, template_words=template_words)
+        report = [make_scorer(n, template_words=template_words) for n in version.metric_names]
         super().__init__(
             dataset=dataset,
             tokenizer=tok,
             scorer=scorer,
-            report=[MetricScorer(name) for name in self.metric_names] if report_metrics else [],
+            report=report if report_metrics else [],
             prompt_template=template,
             max_prompt_len=max_prompt_len,
             max_new_tokens=max_new_tokens,
             reward_mode=reward_mode,  # type: ignore[arg-type]
             truncation_side=(truncation_side or self.default_truncation_side),  # type: ignore[arg-type]
             render_mode=render_mode,
+            info_references=info_references,
         )
+        self.task_version = task_version
+        self.template_words = template_words
         self.split = split if data is None else None
         self.difficulty = difficulty if data is None else None
         self.data_spec = data if isinstance(data, (str, Mapping)) else None
@@ -218,17 +277,35 @@ class TaskEnv(TokenMDPEnv):
         return ({"sample_id": i} for i in epoch_indices(len(self.dataset), seed))
 
     @classmethod
-    def generator_config(cls, difficulty: str, overrides: Mapping[str, Any] | None = None) -> Any:
+    def version(cls, task_version: int = 0) -> TaskVersion:
+        """The settings of one version of this family.
+
+        Raises:
+            ValueError: For a version the family does not have (naming the ones it has).
+        """
+        versions = {0: TaskVersion(cls.difficulties, cls.default_reward, cls.metric_names)}
+        versions.update(cls.revisions)
+        if isinstance(task_version, bool) or task_version not in versions:
+            raise ValueError(
+                f"task_version: expected one of {sorted(versions)}, got {task_version!r}"
+            )
+        return versions[task_version]
+
+    @classmethod
+    def generator_config(
+        cls, difficulty: str, overrides: Mapping[str, Any] | None = None, task_version: int = 0
+    ) -> Any:
         """The embedded generator's config for ``difficulty`` with ``overrides`` applied.
 
         Raises:
             ValueError: For an unknown difficulty or config field (naming the valid ones).
         """
-        if difficulty not in cls.difficulties:
+        difficulties = cls.version(task_version).difficulties
+        if difficulty not in difficulties:
             raise ValueError(
-                f"difficulty: expected one of {', '.join(cls.difficulties)}, got {difficulty!r}"
+                f"difficulty: expected one of {', '.join(difficulties)}, got {difficulty!r}"
             )
-        config = cls.difficulties[difficulty]
+        config = difficulties[difficulty]
         if overrides:
             if not isinstance(overrides, Mapping):
                 raise TypeError(f"data_config: expected a dict, got {type(overrides).__name__}")
@@ -246,6 +323,7 @@ class TaskEnv(TokenMDPEnv):
         """A JSON-serialisable summary: spaces, reward, data and ceiling."""
         return {
             "family": self.family,
+            "task_version": self.task_version,
             "reward": self.scorer.name,
             "reward_mode": self.reward_mode,
             "metrics": ["score", *(s.name for s in self.report)],
@@ -281,6 +359,33 @@ class TaskEnv(TokenMDPEnv):
         )
 
 
+def _capped_default(name: str, measured: int) -> int:
+    """A measured default length, capped at its soft bound with a :class:`LengthDefaultWarning`."""
+    if name == "max_prompt_len":
+        cap, longest, effect, limit = (
+            DEFAULT_PROMPT_LEN_CAP,
+            f"the longest prompt has {measured} tokens",
+            "longer prompts are truncated on truncation_side (info['prompt_truncated'])",
+            MAX_PROMPT_LEN_LIMIT,
+        )
+    else:
+        cap, longest, effect, limit = (
+            DEFAULT_NEW_TOKENS_CAP,
+            f"the longest reference has {measured - 1} tokens",
+            "longer references cannot be generated in full",
+            MAX_NEW_TOKENS_LIMIT,
+        )
+    if measured <= cap:
+        return measured
+    warnings.warn(
+        f"{name}: {longest}; the default is capped at {cap}, so {effect}; pass {name} "
+        f"explicitly (at most {limit}) to keep more",
+        LengthDefaultWarning,
+        stacklevel=3,
+    )
+    return cap
+
+
 def _length_sample(dataset: Sequence[Sample]) -> Sequence[Sample]:
     """The whole dataset, or :data:`LENGTH_SCAN_SAMPLES` evenly spaced samples of a larger one."""
     if len(dataset) <= LENGTH_SCAN_SAMPLES:
@@ -290,12 +395,16 @@ def _length_sample(dataset: Sequence[Sample]) -> Sequence[Sample]:
 
 
 def _fitted_vocabulary(dataset: Sequence[Any], template: str) -> list[str]:
-    """Every token of the data and template, in first-seen order (deterministic)."""
+    """Every token of the data and template, in first-seen order (deterministic).
+
+    Tokens are :func:`~textgym.tokenizers.embedded.split_entries`: a token seen with other
+    spacing than the default also gets a marked entry, so that the data round-trips exactly.
+    """
     seen: dict[str, None] = {}
-    for token in split_tokens(template.replace("{source}", " ")):
+    for token in split_entries(template.format(source=" ")):
         seen.setdefault(token)
     for sample in dataset:
         for text in (sample.source, *sample.references):
-            for token in split_tokens(text):
+            for token in split_entries(text):
                 seen.setdefault(token)
     return list(seen)

@@ -1,9 +1,16 @@
-"""The embedded word-level tokenizer, built from a generator's closed lexicon.
+"""The embedded word-level tokenizer, built from a generator's closed lexicon or fitted on data.
 
 Embedded texts are sequences of lowercase words and single punctuation marks. Words are joined by
 one space and closing punctuation sticks to the word before it, so that
 ``detokenize(split_tokens(text)) == text`` for every text the generators write, and a tokenizer
 built from their lexicon round-trips references exactly (the reference policy scores 1.0).
+
+User text is spaced otherwise (``don't``, ``well-known``, ``(see below)``, ``"quoted"``). A
+vocabulary fitted on it with :func:`split_entries` also holds the tokens it sees with other
+spacing than the default, as marked entries (:data:`GLUE_MARK`, :data:`SPACE_MARK`), so that
+``decode(encode(text)) == " ".join(text.split())``: the reference policy scores 1.0 on user data
+too. A vocabulary without marked entries (every embedded lexicon) tokenizes exactly as
+:func:`split_tokens`.
 """
 
 from __future__ import annotations
@@ -19,12 +26,54 @@ SPECIAL_TOKENS = (PAD, EOS, UNK)
 #: Punctuation written without a space before it.
 CLOSING_PUNCTUATION = frozenset(".,?!:;")
 
+#: Vocabulary entry prefix: ``GLUE_MARK + token`` is ``token`` written right after the previous
+#: token, without the space a word or opening mark gets by default (``t`` in ``don't``, the
+#: ``-`` and ``known`` of ``well-known``, a word after ``(``).
+GLUE_MARK = "##"
+#: Vocabulary entry prefix: ``SPACE_MARK + mark`` is closing punctuation written after a space
+#: (``hello !``). Neither prefix can begin a token of :func:`split_tokens`: ``#`` and ``\u2581``
+#: are single-character tokens, so marked entries never clash with plain ones.
+SPACE_MARK = "\u2581"
+
 _TOKEN_RE = re.compile(r"[^\W_]+|[^\w\s]|_")
+_SPACED_TOKEN_RE = re.compile(r"(\s*)(" + _TOKEN_RE.pattern + ")")
 
 
 def split_tokens(text: str) -> list[str]:
     """Split text into words (runs of letters and digits) and single punctuation marks."""
     return _TOKEN_RE.findall(text)
+
+
+def split_entries(text: str) -> list[str]:
+    """The tokens of ``text`` as vocabulary entries, spacing included.
+
+    Each token of :func:`split_tokens`, prefixed with :data:`GLUE_MARK` or :data:`SPACE_MARK`
+    where ``text`` spaces it otherwise than :func:`detokenize` would (the first token never:
+    nothing comes before it). Texts that :func:`detokenize` writes get no marks, so for them
+    this equals :func:`split_tokens`.
+    """
+    entries: list[str] = []
+    for space, token in _SPACED_TOKEN_RE.findall(text):
+        if entries and bool(space) == (token in CLOSING_PUNCTUATION):
+            token = (SPACE_MARK if space else GLUE_MARK) + token
+        entries.append(token)
+    return entries
+
+
+def _parse_entry(entry: str) -> tuple[str, bool] | None:
+    """``(token, spaced)`` of a vocabulary entry, or ``None`` if it is not a valid entry."""
+    if split_tokens(entry) == [entry]:
+        return entry, entry not in CLOSING_PUNCTUATION
+    for mark, spaced in ((GLUE_MARK, False), (SPACE_MARK, True)):
+        token = entry[len(mark) :]
+        if (
+            entry.startswith(mark)
+            and split_tokens(token) == [token]
+            # A mark only stands for the spacing the token does not have by default.
+            and (token in CLOSING_PUNCTUATION) == spaced
+        ):
+            return token, spaced
+    return None
 
 
 def detokenize(tokens: Iterable[str]) -> str:
@@ -43,36 +92,54 @@ class WordTokenizer:
     Ids 0, 1 and 2 are ``<pad>``, ``<eos>`` and ``<unk>``; the words follow in the order given.
     The object is immutable after construction, picklable and cheap to share between envs.
 
+    Each id decodes to a fixed piece: a word or opening mark with a space before it, closing
+    punctuation without; a marked entry (:data:`GLUE_MARK`, :data:`SPACE_MARK`) with the other
+    spacing. ``encode`` uses a marked entry where the text has that spacing and the vocabulary
+    has the entry, else the token's plain entry; without marked entries it is exactly
+    :func:`split_tokens` looked up in the vocabulary.
+
     Args:
-        words: The vocabulary, without special tokens. Duplicates are an error, so that two
-            tokenizers built from the same lexicon always agree on ids.
+        words: The vocabulary, without special tokens: tokens of :func:`split_tokens`, or
+            entries of :func:`split_entries`. Duplicates are an error, so that two tokenizers
+            built from the same lexicon always agree on ids.
 
     Raises:
         ValueError: If ``words`` repeats a token, contains a special token, or contains a string
-            that :func:`split_tokens` would not keep as one token.
+            that is neither one token of :func:`split_tokens` nor a marked entry of one.
     """
 
     def __init__(self, words: Iterable[str]) -> None:
         words = list(words)
         vocab = [*SPECIAL_TOKENS, *words]
         index: dict[str, int] = {}
+        pieces = ["", "", " " + UNK]
+        fallback: dict[str, int] = {}  # token -> its plain entry's id, else a marked one's
+        marked: dict[str, int] = {}
         for i, token in enumerate(vocab):
             if token in index:
                 raise ValueError(f"words: token {token!r} appears more than once")
-            if i >= len(SPECIAL_TOKENS) and split_tokens(token) != [token]:
+            index[token] = i
+            if i < len(SPECIAL_TOKENS):
+                continue
+            parsed = _parse_entry(token)
+            if parsed is None:
                 raise ValueError(
                     f"words: {token!r} is not a single word or punctuation mark "
-                    "(expected letters/digits only, or one punctuation character)"
+                    "(expected letters/digits only, or one punctuation character, optionally "
+                    f"after {GLUE_MARK!r} or {SPACE_MARK!r} for spacing other than the default)"
                 )
-            index[token] = i
+            text, spaced = parsed
+            (fallback if text == token else marked)[text] = i
+            # Each id's text as it appears after a previous token, so that decoding is one
+            # join: words carry their separating space, closing punctuation none.
+            pieces.append(" " + text if spaced else text)
+        for text, i in marked.items():
+            fallback.setdefault(text, i)
         self._vocab = tuple(vocab)
         self._index = index
-        # Each id's text as it appears after a previous token, so that decoding is one join:
-        # words carry their separating space, closing punctuation none, PAD and EOS nothing.
-        self._pieces = tuple(
-            "" if i < 2 else (t if t in CLOSING_PUNCTUATION else " " + t)
-            for i, t in enumerate(vocab)
-        )
+        self._fallback = fallback
+        self._has_marks = bool(marked)
+        self._pieces = tuple(pieces)
         self._piece_array = np.array(self._pieces, dtype=object)
 
     @property
@@ -101,9 +168,24 @@ class WordTokenizer:
         return self._index.get(token, self.unk_id)
 
     def encode(self, text: str) -> list[int]:
-        """Ids of the words and punctuation marks of ``text``; unknown ones map to ``unk_id``."""
+        """Ids of the words and punctuation marks of ``text``; unknown ones map to ``unk_id``.
+
+        A token spaced otherwise than by default gets its marked entry when the vocabulary has
+        one, else its plain entry (the text then decodes with default spacing).
+        """
         index, unk = self._index, self.unk_id
-        return [index.get(token, unk) for token in split_tokens(text)]
+        if not self._has_marks:
+            return [index.get(token, unk) for token in split_tokens(text)]
+        fallback = self._fallback
+        ids: list[int] = []
+        for space, token in _SPACED_TOKEN_RE.findall(text):
+            if ids and bool(space) == (token in CLOSING_PUNCTUATION):
+                entry = index.get((SPACE_MARK if space else GLUE_MARK) + token)
+                if entry is not None:
+                    ids.append(entry)
+                    continue
+            ids.append(fallback.get(token, unk))
+        return ids
 
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids``. PAD and EOS produce nothing; ``<unk>`` is written out."""

@@ -13,8 +13,10 @@ from gymnasium.vector.utils import batch_space
 from textgym.core.env import TokenMDPEnv, step_info
 from textgym.core.spaces import ID_DTYPE
 from textgym.data.sample import Sample
+from textgym.metrics.content_ids import ContentIdBatch
 from textgym.metrics.rouge_ids import RougeIdBatch, RougeTokenMap, jit_available
 from textgym.rewards.base import ScoreTracker
+from textgym.rewards.content import CONTENT, ContentScorer, ProductScorer
 from textgym.rewards.scorers import MetricScorer
 from textgym.tokenizers.embedded import WordTokenizer
 
@@ -37,7 +39,8 @@ class TextVectorEnv(VectorEnv):
     Given the same seeds and actions it returns exactly what ``SyncVectorEnv`` over N single
     envs returns: observations, rewards, terminations, truncations and, with
     ``infos="full"``, infos. ``reset(seed=s)`` seeds episode stream ``i`` with ``s + i``, as
-    ``SyncVectorEnv`` does.
+    ``SyncVectorEnv`` does. A task built with ``info_references=False`` leaves ``references``
+    out of the infos, as its single envs do.
 
     Autoreset (Gymnasium 1.x): with ``AutoresetMode.NEXT_STEP`` (default), the step after an
     episode ends resets that env, ignores its action and returns reward 0; with ``SAME_STEP``
@@ -166,11 +169,16 @@ class TextVectorEnv(VectorEnv):
             else None
         )
         self._columns_ok: bool | None = None  # see _batched_infos
+        # info_references=False leaves the references out of every info, as in single envs.
+        self._info_references = bool(task_env.info_references)
+        self._info_keys = tuple(
+            key for key in _STEP_INFO_KEYS if key != "references" or self._info_references
+        )
         self._needs_reset = True
 
     def _make_kernel(
         self, report_names: list[str], slots: int, id_metrics: bool | None, jit: bool | None
-    ) -> RougeIdBatch | None:
+    ) -> RougeIdBatch | _ProductIdKernel | None:
         """The token-id ROUGE kernel when asked for and every metric allows it, else ``None``.
 
         It needs the embedded word tokenizer (ids map to rouge tokens exactly), a named ROUGE
@@ -181,16 +189,34 @@ class TextVectorEnv(VectorEnv):
             return None
         task = self.task
         scorer = task.scorer
+        # A named ROUGE reward, or its product with the content factor ("rougeL*content").
+        factors = scorer.parts if type(scorer) is ProductScorer else [scorer]
+        rouge = [f for f in factors if type(f) is MetricScorer]
+        content = [f for f in factors if type(f) is ContentScorer]
         if (
-            type(scorer) is not MetricScorer
+            len(rouge) != 1
+            or len(rouge) + len(content) != len(factors)
+            or len(content) > 1
             or type(task).episode_metrics is not TokenMDPEnv.episode_metrics
-            or scorer.name not in _ID_KERNEL_METRICS
-            or not set(report_names) <= _ID_KERNEL_METRICS
+            or rouge[0].name not in _ID_KERNEL_METRICS
+            or not set(report_names) <= _ID_KERNEL_METRICS | {CONTENT}
+            or any(
+                type(s) is ContentScorer and s.template_words != task.template_words  # type: ignore[attr-defined]
+                for s in task.report
+            )
+            or (content and content[0].template_words != getattr(task, "template_words", None))
         ):
             return None
         token_map = RougeTokenMap.from_tokenizer(task.tokenizer, stem=True)
         if token_map is None:
             return None
+        content_batch = None
+        if content or CONTENT in report_names:
+            content_batch = ContentIdBatch.from_tokenizer(
+                task.tokenizer, task.template_words, self.num_envs, capacity=slots  # type: ignore[attr-defined]
+            )
+            if content_batch is None:
+                return None
         if id_metrics is None:
             # Measured crossovers (benchmarks/throughput.py): the kernel's numpy calls cost a
             # fixed amount per step, the string path a fixed amount per episode end (and per
@@ -200,10 +226,13 @@ class TextVectorEnv(VectorEnv):
             minimum = _ID_METRICS_MIN_DENSE if self._dense else _ID_METRICS_MIN
             if not (self.num_envs >= minimum or jit_available(jit)):
                 return None
-        variants = list(dict.fromkeys([*report_names, scorer.name]))
-        return RougeIdBatch(
+        variants = [n for n in dict.fromkeys([*report_names, rouge[0].name]) if n != CONTENT]
+        rouge_batch = RougeIdBatch(
             token_map, self.num_envs, task.max_new_tokens, variants, capacity=slots, jit=jit
         )
+        if content_batch is None:
+            return rouge_batch
+        return _ProductIdKernel(rouge_batch, content_batch, [f.name for f in factors], scorer.name)
 
     # ------------------------------------------------------------------ API
     @property
@@ -240,7 +269,8 @@ class TextVectorEnv(VectorEnv):
 
         Raises:
             ValueError: For a seed list whose length is not ``num_envs``, a malformed
-                ``reset_mask`` or a bad ``sample_id``.
+                ``reset_mask``, a bad ``sample_id``, or a tokenizer whose ``encode`` returns
+                ids outside ``[0, vocab_size)``.
         """
         seeds = self._seeds(seed)
         options = dict(options or {})
@@ -454,7 +484,8 @@ class TextVectorEnv(VectorEnv):
                 tracker = self._trackers[i] = task.scorer.start(
                     sample.references, source=sample.source
                 )
-                self._score[i] = tracker.update("")
+                # As TokenMDPEnv.reset: scored to fail early, but the baseline stays 0.
+                tracker.update("")
 
     def _rng(self, i: int) -> np.random.Generator:
         rng = self._rngs[i]
@@ -584,7 +615,7 @@ class TextVectorEnv(VectorEnv):
         mask[rows] = True
         if self._columns_ok is None:
             # step_info's keys are fixed: check them once against the fast column build.
-            self._columns_ok = tuple(self._info(row_list[0], with_metrics=False)) == _STEP_INFO_KEYS
+            self._columns_ok = tuple(self._info(row_list[0], with_metrics=False)) == self._info_keys
         if self._columns_ok:
             # The columns of step_info (core.env) without a dict per env; the parity tests
             # against SyncVectorEnv hold the two together, the key check guards its shape.
@@ -593,10 +624,11 @@ class TextVectorEnv(VectorEnv):
             columns: dict[str, list[Any]] = {
                 "sample_id": [s.id for s in samples],  # type: ignore[union-attr]
                 "source": [s.source for s in samples],  # type: ignore[union-attr]
-                "references": [list(s.references) for s in samples],  # type: ignore[union-attr]
-                "generated": [self._texts[i] for i in row_list],
-                "prompt_truncated": self._truncated_prompt[rows].tolist(),
             }
+            if self._info_references:
+                columns["references"] = [list(s.references) for s in samples]  # type: ignore[union-attr]
+            columns["generated"] = [self._texts[i] for i in row_list]
+            columns["prompt_truncated"] = self._truncated_prompt[rows].tolist()
         else:
             per_env = [self._info(i, with_metrics=False) for i in row_list]
             columns = {key: [info[key] for info in per_env] for key in per_env[0]}
@@ -632,7 +664,59 @@ class TextVectorEnv(VectorEnv):
         metrics = None
         if with_metrics and self._has_metrics[i]:
             metrics = dict(zip(self._metric_keys, self._metric_values[i].tolist(), strict=True))
-        return step_info(sample, self._texts[i], self._truncated_prompt[i], metrics)
+        return step_info(
+            sample,
+            self._texts[i],
+            self._truncated_prompt[i],
+            metrics,
+            references=self._info_references,
+        )
+
+
+class _ProductIdKernel:
+    """The ROUGE kernel and the content kernel behind one interface: ``scores`` also returns
+    ``"content"`` and the product reward (``"rougeL*content"``), computed with the same float
+    operations as ``ProductScorer.score`` (factors clipped as their scorers clip them)."""
+
+    def __init__(
+        self, rouge: RougeIdBatch, content: ContentIdBatch, factors: list[str], name: str
+    ) -> None:
+        self._rouge = rouge
+        self._content = content
+        self._factors = factors
+        self._name = name
+        self.variants = (*rouge.variants, CONTENT, name)
+
+    def store(self, slot: int, references: Sequence[str]) -> bool:
+        # Both must hold the sample, or neither is used for it (the string path scores it).
+        return self._rouge.store(slot, references) and self._content.store(slot, references)
+
+    def reset(self, rows: np.ndarray, slots: np.ndarray) -> None:
+        self._rouge.reset(rows, slots)
+        self._content.reset(rows, slots)
+
+    def append(self, rows: np.ndarray, ids: np.ndarray) -> None:
+        self._rouge.append(rows, ids)
+        self._content.append(rows, ids)
+
+    def scores(
+        self, rows: np.ndarray, variants: Sequence[str] | None = None
+    ) -> dict[str, np.ndarray]:
+        wanted = self.variants if variants is None else tuple(variants)
+        need = dict.fromkeys(
+            f for v in wanted for f in (self._factors if v == self._name else [v])
+        )
+        values = self._rouge.scores(rows, [v for v in need if v != CONTENT])
+        if CONTENT in need:
+            values[CONTENT] = self._content.scores(rows)
+        if self._name in wanted:
+            product = np.ones(len(rows))
+            for factor in self._factors:
+                # MetricScorer clips its value; the content factor is in [0, 1] by definition.
+                value = values[factor]
+                product = product * (_clip_unit(value) if factor != CONTENT else value)
+            values[self._name] = product
+        return values
 
 
 def _clip_unit(values: np.ndarray) -> np.ndarray:

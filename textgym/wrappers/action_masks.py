@@ -334,7 +334,8 @@ class ActionMaskWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         vocab = np.zeros(self.vocab_size, dtype=bool)
         if self.mode == "reference_vocab":
             tokenizer = self.env.unwrapped.tokenizer
-            for reference in info["references"]:
+            # From the env, not info: envs built with info_references=False leave them out.
+            for reference in self.env.unwrapped.sample.references:
                 vocab[tokenizer.encode(reference)] = True
         elif self.mode == "target_vocab":
             assert self._target_vocab is not None

@@ -78,7 +78,7 @@ class Rollout:
     metrics: list[dict[str, float]]  # per row: info["metrics"] at the end ({} if inactive)
     texts: list[str]  # per row: the generated text
     sample_ids: list[Any]  # per row: info["sample_id"]
-    references: list[list[str]]
+    references: list[list[str]]  # per row: info["references"]; [] where the env hides them
     active: np.ndarray  # (N,) bool
     steps: int  # decoding steps taken (model calls after the prompt)
 
@@ -202,7 +202,8 @@ def rollout(
             scores[i] = metrics[i]["score"]
             texts[i] = str(infos["generated"][i])
             ids[i] = infos["sample_id"][i]
-            references[i] = list(infos["references"][i])
+            if "references" in infos:  # absent from envs built with info_references=False
+                references[i] = list(infos["references"][i])
         running &= ~ended
         if not running.any():
             break

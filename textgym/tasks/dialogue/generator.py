@@ -195,6 +195,11 @@ class DialogueGenerator:
             groups.append(["a", "an"])
         return [*groups, self._numbers()]
 
+    def reference_template_words(self) -> frozenset[str]:
+        """The reply templates' fixed words: what content-word metrics ignore (every other
+        reply token is a key or value copied from the context)."""
+        return self.reply_words | {"and"}
+
     def lexicon(self) -> list[str]:
         """Every token of a context or reply: speaker tags, template words, then the world."""
         names = {s.name for s in self._scenarios}

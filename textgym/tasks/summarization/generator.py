@@ -21,6 +21,7 @@ entities and numbers, and apply the template's compressions.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,12 @@ DIFFICULTIES: dict[str, SummarizationConfig] = {
     ),
 }
 
+#: Version 1 (``TextSumm-v1``): the lead goes anywhere in the document, not first, so copying
+#: the opening sentence no longer summarises it and a policy has to find the event.
+DIFFICULTIES_V1: dict[str, SummarizationConfig] = {
+    name: dataclasses.replace(config, p_lead_first=0.0) for name, config in DIFFICULTIES.items()
+}
+
 Values = dict[str, tuple[str, ...]]
 
 
@@ -192,6 +199,11 @@ class SummarizationGenerator:
             list(_words.WEATHER), list(_news.BODY_PARTS), [n for (n,) in self._nouns],
             [p for (p,) in self._plurals], [a for (a,) in self._adjs],
         ]
+
+    def reference_template_words(self) -> frozenset[str]:
+        """The summary templates' fixed words: what content-word metrics ignore (every other
+        summary token is a fact copied from the document)."""
+        return self.summary_words
 
     def lexicon(self) -> list[str]:
         """Every token a document or summary can contain: template words, then the world."""

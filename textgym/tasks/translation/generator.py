@@ -200,6 +200,15 @@ class TranslationGenerator:
         )
         self.src_verbs = [(w + sx["present"], w + sx["past"]) for w in verbs]
 
+    def reference_template_words(self) -> frozenset[str]:
+        """English function words of the references (determiners, auxiliaries, negation,
+        the passive's "by", the conjunction): what content-word metrics ignore. Nouns, verbs,
+        adjectives and prepositions carry the meaning of the source and count."""
+        return frozenset(
+            ["the", "a", "an", "some", "does", "do", "did", "not", "is", "are", "was", "were",
+             "by", "and", "."]
+        )
+
     def _target_groups(self) -> list[list[str]]:
         cfg = self.config
         dets = ["the", "a", "an", "some"]
