@@ -18,14 +18,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# The quick benchmark suite (3 easy envs x 3 algorithms x 3 seeds, about 10 minutes on 2 cores).
+# The quick benchmark suite (3 easy envs x 3 algorithms x 3 seeds, about 18 minutes on 2 cores).
 # Re-running skips finished runs and resumes interrupted ones; RUN_OUT=... picks the folder.
 RUN_OUT ?= runs/quick
 run: $(STAMP)
 	$(VENV)/bin/textgym bench --suite quick --out $(RUN_OUT) --jobs 2
 
 baselines: $(STAMP)
-	$(VENV)/bin/textgym baselines --episodes 100 --seed 0
+	$(VENV)/bin/textgym baselines --episodes 200 --seed 0
 
 test: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m "not slow"

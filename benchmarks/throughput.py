@@ -38,7 +38,7 @@ from textgym._io import atomic_write_json
 
 @dataclasses.dataclass
 class Args:
-    env_id: str = "TextSumm-v0"
+    env_id: str = "TextSumm-v1"
     sizes: tuple[int, ...] = (1, 16, 64, 256)
     async_sizes: tuple[int, ...] = (1, 16)  # async pays a process hop per step: small N only
     reward_modes: tuple[str, ...] = ("terminal", "dense")

@@ -383,7 +383,8 @@ def test_suite_runs_aggregates_and_resumes(tmp_path: Path, tiny_suite: str) -> N
     report = suite_module.run_suite(tiny_suite, tmp_path, log=lines.append)
     assert len(report.runs) == 4 and sum("[" in line for line in lines) == 4
     assert set(report.baselines[ENV]) == {
-        "random", "reference", "floors", "constant_text", "strongest_floor"
+        "random", "reference", "floors", "constant_text", "strongest_floor",
+        "strongest_blind_floor",
     }
     assert report.baselines[ENV]["reference"] == pytest.approx(1.0)
     table = (tmp_path / "results.md").read_text()
@@ -395,7 +396,9 @@ def test_suite_runs_aggregates_and_resumes(tmp_path: Path, tiny_suite: str) -> N
         if line.startswith(f"| {ENV} | ") and f"| {strongest['policy']} " in line
     ]
     assert len(verdicts) == 2  # ppo and sup
-    assert {line.rsplit("|", 2)[1].strip() for line in verdicts} <= {"yes", "IQM only", "no"}
+    for line in verdicts:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert {cells[5], cells[7]} <= {"yes", "IQM only", "no"}
     assert "| IQM" in table.replace("IQM |", "| IQM") and "ppo" in table and "all" in table
     assert "textgym bench --suite tiny" in table
     assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"
@@ -452,3 +455,6 @@ def test_baselines_play_the_evaluation_episodes() -> None:
     assert scores["constant_text"] == floors.constant_text
     strongest = dict(zip(("policy", "score"), floors.strongest, strict=True))
     assert scores["strongest_floor"] == strongest
+    blind = dict(zip(("policy", "score"), floors.strongest_blind, strict=True))
+    assert scores["strongest_blind_floor"] == blind
+    assert blind["policy"] != "shuffled_reference" and blind["score"] <= strongest["score"]

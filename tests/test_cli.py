@@ -71,8 +71,9 @@ def test_baselines_prints_a_table_per_family() -> None:
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     rows = [line for line in out.splitlines() if line.startswith("| Text")]
-    # Per family: random, reference, the seven degenerate policies and the strongest of them.
-    assert len(rows) == 3 * 10
+    # Per family: random, reference, the seven degenerate policies, the strongest of them and
+    # the strongest of those that need no reference (input-blind).
+    assert len(rows) == 3 * 11
     assert all(" 1.0000 " in row for row in rows if "| reference " in row)
     floors = [row for row in rows if "strongest floor" in row]
     assert len(floors) == 3

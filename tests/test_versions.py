@@ -162,3 +162,20 @@ def test_docstring_floors_are_the_measured_ones(env_id: str) -> None:
     report = floor_scores(env_id, samples=200, search_samples=100)
     stated = _docstring_floors(env_id)
     assert stated == [round(report.scores[p], 3) for p in FLOOR_POLICIES]
+
+
+def test_floor_verdicts() -> None:
+    from textgym.bench.suite import floor_verdict
+
+    assert floor_verdict(0.30, 0.21, 0.20) == "yes"
+    assert floor_verdict(0.30, 0.20, 0.20) == "IQM only"
+    assert floor_verdict(0.20, 0.10, 0.20) == "no"
+
+
+def test_strongest_blind_floor_ignores_the_shuffled_reference() -> None:
+    report = floor_scores("TextDial-Easy-v1", samples=30, search_samples=10, candidates=10)
+    assert report.strongest[0] == "shuffled_reference"
+    name, value = report.strongest_blind
+    assert name != "shuffled_reference"
+    assert value == max(report.scores[k] for k in ("empty", "constant", "copy_source",
+                                                   "copy_prefix", "other_reference"))

@@ -110,9 +110,11 @@ def cmd_baselines(args: argparse.Namespace) -> None:
                 if policy == "constant":
                     row["text"] = report.constant_text
                 rows.append(row)
-            name, value = report.strongest
-            rows.append({"env_id": env_id, "policy": "strongest floor", "mean": value,
-                         "floor": name})  # fmt: skip
+            for label, (name, value) in (
+                ("strongest floor", report.strongest),
+                ("strongest blind", report.strongest_blind),
+            ):
+                rows.append({"env_id": env_id, "policy": label, "mean": value, "floor": name})
     if args.json:
         print(json.dumps(rows))
         return

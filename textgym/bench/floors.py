@@ -56,6 +56,12 @@ TARGETS: dict[str, float] = {
 }
 
 
+#: The floors that use no knowledge of the sample's answer.
+BLIND: frozenset[str] = frozenset(
+    {"empty", "constant", "copy_source", "copy_prefix", "other_reference"}
+)
+
+
 @dataclass(frozen=True)
 class FloorReport:
     """Mean scores of the degenerate policies on one env.
@@ -82,6 +88,15 @@ class FloorReport:
         name = max(floors, key=lambda k: floors[k])
         return name, floors[name]
 
+    @property
+    def strongest_blind(self) -> tuple[str, float]:
+        """The highest-scoring floor among the policies that need no reference at all (empty,
+        constant, copied source, another sample's reference): what an agent must beat to show
+        that it reads its input. The shuffled reference needs the answer's words."""
+        floors = {k: v for k, v in self.scores.items() if k in TARGETS and k in BLIND}
+        name = max(floors, key=lambda k: floors[k])
+        return name, floors[name]
+
     def violations(self) -> list[str]:
         """Human-readable list of the :data:`TARGETS` this env misses (empty when it meets all)."""
         out = [
@@ -105,6 +120,7 @@ class FloorReport:
             "scores": dict(self.scores),
             "constant_text": self.constant_text,
             "strongest": {"policy": name, "score": value},
+            "strongest_blind": dict(zip(("policy", "score"), self.strongest_blind, strict=True)),
             **self.extra,
         }
 

@@ -62,7 +62,7 @@ class Suite:
 _EVAL = {"episodes": 200, "split": "validation"}
 
 SUITES: dict[str, Suite] = {
-    # About 11 minutes on 2 quiet CPU cores with --jobs 2: small budgets, the easy envs; SB3
+    # About 18 minutes on 2 CPU cores with --jobs 2: small budgets, the easy envs; SB3
     # with and without the action mask, and an LM policy (warm start, then PPO with KL).
     "quick": Suite(
         name="quick",
@@ -105,7 +105,8 @@ class SuiteReport:
         table: The markdown table (also in ``results.md``).
         runs: Final metrics of every run.
         baselines: ``env_id -> {"random": score, "reference": score, "floors": {...},
-            "constant_text": str, "strongest_floor": {"policy": name, "score": score}}``.
+            "constant_text": str, "strongest_floor": {"policy": name, "score": score},
+            "strongest_blind_floor": {...}}``.
         summaries: Per (env, algo) and over envs, as dicts.
     """
 
@@ -255,6 +256,8 @@ def baseline_scores(env_id: str, split: str, episodes: int, seed: int = 0) -> di
     out["constant_text"] = report.constant_text
     name, value = report.strongest
     out["strongest_floor"] = {"policy": name, "score": value}
+    name, value = report.strongest_blind
+    out["strongest_blind_floor"] = {"policy": name, "score": value}
     return out
 
 
@@ -287,7 +290,7 @@ def aggregate(
         json.loads(baselines_file.read_text(encoding="utf-8")) if baselines_file.is_file() else {}
     )
     for env_id in suite.env_ids:
-        if "floors" not in baselines.get(env_id, {}):  # absent, or written before floors
+        if "strongest_blind_floor" not in baselines.get(env_id, {}):  # absent, or older
             first = next(c for (e, _, _), c in configs.items() if e == env_id)
             baselines[env_id] = baseline_scores(
                 env_id, first["eval"]["split"], first["eval"]["episodes"]
@@ -348,15 +351,19 @@ def _floor_table(per_env: Sequence[Any], baselines: Mapping[str, Mapping[str, An
         lines.append(f"| {env} | {cells} | {b['random']:.3f} | {b['reference']:.3f} |")
     lines += [
         "",
-        "| env | algo | IQM | 95% CI | strongest floor | beats it |",
-        "|---|---|---:|---|---|---|",
+        "| env | algo | IQM | 95% CI | strongest floor | beats it | strongest input-blind "
+        "floor | beats it |",
+        "|---|---|---:|---|---|---|---|---|",
     ]
     for s in per_env:
-        strongest = baselines[s.env_id]["strongest_floor"]
-        verdict = floor_verdict(s.iqm, s.ci.low, strongest["score"])
+        cells = []
+        for key in ("strongest_floor", "strongest_blind_floor"):
+            floor = baselines[s.env_id][key]
+            verdict = floor_verdict(s.iqm, s.ci.low, floor["score"])
+            cells.append(f"{floor['policy']} {floor['score']:.3f} | {verdict}")
         lines.append(
             f"| {s.env_id} | {s.algo} | {s.iqm:.3f} | [{s.ci.low:.3f}, {s.ci.high:.3f}] "
-            f"| {strongest['policy']} {strongest['score']:.3f} | {verdict} |"
+            f"| {' | '.join(cells)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -408,7 +415,8 @@ def _results_markdown(
         "text; the best input-independent text, searched on the train split; the source copied "
         "whole and cut to the length limit; the reference shuffled; another sample's "
         "reference; the reference followed by junk). An agent beats a floor when its 95% CI "
-        "lies above it:",
+        "lies above it. The input-blind floors need no knowledge of the answer (all but the "
+        "shuffled reference and the reference with junk):",
         "",
         floor_table.rstrip(),
         "",

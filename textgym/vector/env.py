@@ -687,6 +687,11 @@ class _ProductIdKernel:
         self._name = name
         self.variants = (*rouge.variants, CONTENT, name)
 
+    @property
+    def jit(self) -> bool:
+        """Whether the ROUGE part runs as compiled loops (the content part is numpy)."""
+        return self._rouge.jit
+
     def store(self, slot: int, references: Sequence[str]) -> bool:
         # Both must hold the sample, or neither is used for it (the string path scores it).
         return self._rouge.store(slot, references) and self._content.store(slot, references)
