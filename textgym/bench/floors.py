@@ -24,7 +24,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
@@ -78,7 +78,6 @@ class FloorReport:
     samples: int
     scores: dict[str, float]
     constant_text: str
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def strongest(self) -> tuple[str, float]:
@@ -121,7 +120,6 @@ class FloorReport:
             "constant_text": self.constant_text,
             "strongest": {"policy": name, "score": value},
             "strongest_blind": dict(zip(("policy", "score"), self.strongest_blind, strict=True)),
-            **self.extra,
         }
 
 
@@ -172,7 +170,8 @@ def best_constant(
     counts = Counter(refs)
     pool = [r for r, _ in counts.most_common(whole_references // 2)]
     pool += [refs[int(i)] for i in rng.choice(len(refs), size=whole_references // 2)]
-    best_text, best = "", scoring.mean([""] * len(train), train)
+    empty = scoring.mean([""] * len(train), train)
+    best_text, best = "", empty
     for text in dict.fromkeys(scoring.emit(r) for r in pool):
         value = scoring.mean([text] * len(train), train)
         if value > best:
@@ -183,7 +182,7 @@ def best_constant(
         df.update(set(_words(scoring.emit(r))))
     tokens = [t for t, _ in df.most_common(candidates)]
     current: list[str] = []
-    current_value = scoring.mean([""] * len(train), train)
+    current_value = empty
     while len(current) < max_tokens:
         step_best: tuple[float, list[str]] | None = None
         for token in tokens:

@@ -449,11 +449,9 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             if name in values:
                 score = values[name]
             elif factors is not None and all(f.name in values for f in factors):
-                # A product of reported metrics ("bleu*content"): the same multiplications in
-                # the same order as ProductScorer.score, without scoring its factors twice.
-                score = 1.0
-                for factor in factors:
-                    score *= values[factor.name]
+                # A product of reported metrics ("bleu*content"), without scoring its factors
+                # twice.
+                score = self.scorer.combine([values[f.name] for f in factors])
             else:
                 score = self.scorer.score(text, references, source=source)
         elif self.scorer.name in values:

@@ -11,6 +11,7 @@ factors lie in [0, 1], so the product does too, and the reference scores 1.0.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from textgym.metrics.content import (
     ENGLISH_FUNCTION_WORDS,
@@ -86,6 +87,16 @@ class ProductScorer:
         """The factors, in order."""
         return list(self._parts)
 
+    @staticmethod
+    def combine(values: Sequence[Any]) -> Any:
+        """The product of the factors' values, in factor order (floats or numpy arrays): the
+        same float operations as :meth:`score`, for callers that already hold the factors'
+        values (reported metrics, the vector env's id kernels)."""
+        product: Any = 1.0
+        for value in values:
+            product = product * value
+        return product
+
     def score(self, text: str, references: Sequence[str], source: str | None = None) -> float:
         value = 1.0
         for part in self._parts:
@@ -107,7 +118,4 @@ class _ProductTracker:
 
     def update(self, text: str) -> float:
         # Every tracker sees every prefix (incremental trackers need the whole sequence).
-        value = 1.0
-        for part in self._parts:
-            value *= part.update(text)
-        return value
+        return ProductScorer.combine([part.update(text) for part in self._parts])

@@ -85,13 +85,11 @@ class TaskVersion:
         difficulties: Generator config of each difficulty level.
         default_reward: The ``reward=None`` default (a name, product or weight dict).
         metric_names: Metrics reported in ``info["metrics"]`` beside ``score``.
-        notes: One line for the docs: what changed against the previous version.
     """
 
     difficulties: Mapping[str, Any]
     default_reward: str | Mapping[str, float]
     metric_names: tuple[str, ...]
-    notes: str = ""
 
 
 class TaskEnv(TokenMDPEnv):

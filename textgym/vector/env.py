@@ -715,12 +715,10 @@ class _ProductIdKernel:
         if CONTENT in need:
             values[CONTENT] = self._content.scores(rows)
         if self._name in wanted:
-            product = np.ones(len(rows))
-            for factor in self._factors:
-                # MetricScorer clips its value; the content factor is in [0, 1] by definition.
-                value = values[factor]
-                product = product * (_clip_unit(value) if factor != CONTENT else value)
-            values[self._name] = product
+            # MetricScorer clips its value; the content factor is in [0, 1] by definition.
+            values[self._name] = ProductScorer.combine(
+                [values[f] if f == CONTENT else _clip_unit(values[f]) for f in self._factors]
+            )
         return values
 
 

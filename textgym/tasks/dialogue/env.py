@@ -68,6 +68,5 @@ class TextDialEnv(TaskEnv):
             difficulties=DIFFICULTIES,
             default_reward="bleu*content",
             metric_names=("bleu", "f1", "content"),
-            notes="BLEU times content-word ROUGE-L (order-sensitive; was 0.5 BLEU + 0.5 token F1)",
         )
     }

@@ -73,6 +73,5 @@ class TextSummEnv(TaskEnv):
             difficulties=DIFFICULTIES_V1,
             default_reward="rougeL*content",
             metric_names=("rouge1", "rouge2", "rougeL", "content"),
-            notes="ROUGE-L F1 times content-word ROUGE-L; the lead sentence at a random position",
         )
     }

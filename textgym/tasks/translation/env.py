@@ -68,6 +68,5 @@ class TextTransEnv(TaskEnv):
             difficulties=DIFFICULTIES,
             default_reward="bleu*content",
             metric_names=("bleu", "chrf", "content"),
-            notes="BLEU times content-word ROUGE-L",
         )
     }
