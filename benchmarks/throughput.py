@@ -3,10 +3,12 @@
 Compares a single env, Gymnasium's SyncVectorEnv and AsyncVectorEnv over single envs, and
 textgym's native vector env (``make_vec`` default) with full and final-only infos, at several
 batch sizes, with terminal and dense rewards. Where the native env scores with its token-id
-kernel in compiled loops (numba installed), the same env as an install without numba runs it
-(``jit=False``) is measured too. Actions are uniform random token ids drawn before
-timing. The train split is generated before timing (a real run reaches that state after one
-pass over the data), so the numbers measure stepping, not data generation.
+kernels, the same env scoring from decoded text (``id_metrics=False``, what it did before the
+kernels covered the task) is measured too, and where they run as compiled loops (numba
+installed), the env as an install without numba runs it (``jit=False``). Actions are uniform
+random token ids drawn before timing. The train split is generated before timing (a real run
+reaches that state after one pass over the data), so the numbers measure stepping, not data
+generation.
 
 Each implementation first steps for ``--warmup-seconds`` (the same wall time for all), as in
 the first seconds of a training run: per-sample caches (prompt ids, reference statistics) fill
@@ -16,6 +18,7 @@ Timings are medians over ``--repeats``; on a shared machine they move by 20-30% 
 
     python benchmarks/throughput.py                 # full table, writes results/throughput.json
     python benchmarks/throughput.py --quick         # smoke run (seconds), writes nothing
+    python benchmarks/throughput.py --sizes 256 --only final final-text --interleave  # ids vs text
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -46,6 +50,8 @@ class Args:
     repeats: int = 3  # median over repeats
     warmup_seconds: float = 5.0  # stepping before timing, the same for every implementation
     reward_only: bool = False  # report_metrics=False everywhere: the reward, no other metrics
+    only: tuple[str, ...] = ()  # implementations to measure (IMPLEMENTATIONS keys); () = all
+    interleave: bool = False  # time the repeats round-robin over all implementations
     out: str = str(Path(__file__).parent / "results" / "throughput.json")
     quick: bool = False
 
@@ -64,6 +70,20 @@ class Args:
             help="every implementation with report_metrics=False (no per-episode metrics "
             "beyond the reward, as an RL training loop that reads only rewards needs)",
         )
+        parser.add_argument(
+            "--only",
+            nargs="+",
+            choices=list(IMPLEMENTATIONS),
+            default=[],
+            help="measure only these implementations (default: all)",
+        )
+        parser.add_argument(
+            "--interleave",
+            action="store_true",
+            help="warm every implementation first, then time the repeats round-robin over all "
+            "of them (both reward modes), so that load from other processes on a shared "
+            "machine falls on all alike; ratios are then comparable, terminal to dense too",
+        )
         parser.add_argument("--quick", action="store_true")
         ns = parser.parse_args()
         args = cls(
@@ -74,6 +94,8 @@ class Args:
             warmup_seconds=ns.warmup_seconds,
             out=ns.out,
             reward_only=ns.reward_only,
+            only=tuple(ns.only),
+            interleave=ns.interleave,
         )
         if ns.quick:
             args = dataclasses.replace(
@@ -89,16 +111,30 @@ class Args:
         return args
 
 
+#: ``--only`` names of the implementations, and their row names in the table.
+IMPLEMENTATIONS = {
+    "single": "single env",
+    "sync": "sync",
+    "async": "async",
+    "full": "native, infos=full",
+    "final": "native, infos=final",
+    "final-no-numba": "native, infos=final, no numba",
+    "final-text": "native, infos=final, text metrics",
+}
+
+
+def one_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n: int) -> float:
+    """Token-steps/s of ``step`` over ``actions`` (each call advances ``n`` envs)."""
+    start = time.perf_counter()
+    for a in actions:
+        step(a)
+    return len(actions) * n / (time.perf_counter() - start)
+
+
 def median_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n: int,
                 repeats: int) -> float:  # fmt: skip
     """Median token-steps/s of ``step`` over ``actions`` (each call advances ``n`` envs)."""
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for a in actions:
-            step(a)
-        rates.append(len(actions) * n / (time.perf_counter() - start))
-    return statistics.median(rates)
+    return statistics.median(one_rate(step, actions, n) for _ in range(repeats))
 
 
 def warm_up(
@@ -135,7 +171,8 @@ def main() -> None:
     machine = platform.processor() or "cpu"
     print(
         f"# textgym {textgym.__version__}, {args.env_id}, {machine}, gymnasium {gym.__version__}; "
-        f"{args.steps} steps x {args.repeats} repeats (median)"
+        f"{args.steps} steps x {args.repeats} repeats (median"
+        + (", interleaved)" if args.interleave else ")")
         + ("; report_metrics=False everywhere" if args.reward_only else "")
     )
     warm = gym.make(args.env_id)
@@ -145,42 +182,94 @@ def main() -> None:
     episode = 2 * warm.unwrapped.max_new_tokens  # warm-up steps: every env ends an episode
     rng = np.random.default_rng(0)
     rows = []
+    wanted = set(args.only or IMPLEMENTATIONS)
+    # With --interleave: (row index, step, actions, n, env) of each warmed implementation,
+    # timed after all are built.
+    pending: list[tuple[int, Callable[[np.ndarray], object], list[np.ndarray], int, Any]] = []
+
+    def measure(
+        mode: str,
+        key: str,
+        n: int,
+        step: Callable[[np.ndarray], object],
+        actions: list[np.ndarray],
+        env: Any,
+    ) -> None:
+        """Time one implementation now, or (``--interleave``) queue it for the round-robin."""
+        if args.interleave:
+            rows.append((mode, IMPLEMENTATIONS[key], n, float("nan")))
+            pending.append((len(rows) - 1, step, actions, n, env))
+            return
+        rows.append((mode, IMPLEMENTATIONS[key], n, median_rate(step, actions, n, args.repeats)))
+        if env is not None:
+            env.close()
+
     for mode in args.reward_modes:
         kwargs: dict = {"reward_mode": mode}
         if args.reward_only:
             kwargs["report_metrics"] = False
-        single = gym.make(args.env_id, **kwargs)
-        single.reset(seed=0)
-        acts1 = [rng.integers(0, vocab, 1) for _ in range(args.steps)]
-        stepper = single_env_stepper(single)
-        warm_up(stepper, acts1, args.warmup_seconds, episode)
-        base = median_rate(stepper, acts1, 1, args.repeats)
-        rows.append((mode, "single env", 1, base))
+        if "single" in wanted:
+            single = gym.make(args.env_id, **kwargs)
+            single.reset(seed=0)
+            acts1 = [rng.integers(0, vocab, 1) for _ in range(args.steps)]
+            stepper = single_env_stepper(single)
+            warm_up(stepper, acts1, args.warmup_seconds, episode)
+            measure(mode, "single", 1, stepper, acts1, None)
         for n in args.sizes:
             acts = [rng.integers(0, vocab, n) for _ in range(args.steps)]
             variants = [("sync", {"vectorization_mode": "sync"})]
             if n in args.async_sizes:
                 variants.append(("async", {"vectorization_mode": "async"}))
-            variants += [("native, infos=full", {}), ("native, infos=final", {"infos": "final"})]
+            variants += [("full", {}), ("final", {"infos": "final"})]
             probe = gym.make_vec(args.env_id, n, **kwargs).unwrapped
-            if probe._kernel is not None and probe._kernel.jit:
-                # What an install without numba (the `fast` extra) runs: the token-id
-                # kernel's numpy code where it pays off, else scoring from text.
-                variants.append(("native, infos=final, no numba", {"infos": "final", "jit": False}))
-            for name, extra in variants:
+            # An episode's steps load (or compile) the kernels' numba loops outside every
+            # warm-up, as the data is generated outside them: otherwise the first env measured
+            # would warm its cache for less time than the others.
+            probe.reset(seed=0)
+            for a in acts[:episode]:
+                probe.step(a)
+            if probe._kernel is not None:
+                # What the env did where no kernel covered the task: score from decoded text.
+                variants.append(("final-text", {"infos": "final", "id_metrics": False}))
+                if probe._kernel.jit:
+                    # What an install without numba (the `fast` extra) runs: the token-id
+                    # kernels' numpy code where it pays off, else scoring from text.
+                    variants.append(("final-no-numba", {"infos": "final", "jit": False}))
+            for key, extra in variants:
+                if key not in wanted:
+                    continue
                 env = gym.make_vec(args.env_id, n, **kwargs, **extra)
                 env.reset(seed=0)
                 warm_up(env.step, acts, args.warmup_seconds, episode)
-                rows.append((mode, name, n, median_rate(env.step, acts, n, args.repeats)))
+                measure(mode, key, n, env.step, acts, env)
+    if pending:
+        rates: dict[int, list[float]] = {i: [] for i, *_ in pending}
+        for _ in range(args.repeats):
+            for i, step, actions, n, _env in pending:
+                rates[i].append(one_rate(step, actions, n))
+        for i, *_, env in pending:
+            mode, name, n, _ = rows[i]
+            rows[i] = (mode, name, n, statistics.median(rates[i]))
+            if env is not None:
                 env.close()
 
     sync_rate = {(m, n): r for m, name, n, r in rows if name == "sync"}
-    print("\n| reward | implementation | N | token-steps/s | vs sync at same N |")
-    print("|---|---|---:|---:|---:|")
+    text_name = IMPLEMENTATIONS["final-text"]
+    # The final-infos rows against the same env scoring from text (side by side, one run).
+    text_rate = {(m, n): r for m, name, n, r in rows if name == text_name}
+
+    def vs_text(mode: str, name: str, n: int, rate: float) -> float | None:
+        ref = text_rate.get((mode, n))
+        return rate / ref if ref and name.startswith(IMPLEMENTATIONS["final"]) else None
+
+    print("\n| reward | implementation | N | token-steps/s | vs sync at same N | vs text metrics |")
+    print("|---|---|---:|---:|---:|---:|")
     for mode, name, n, rate in rows:
         ref = sync_rate.get((mode, n))
         ratio = f"{rate / ref:.1f}x" if ref and name != "single env" else ""
-        print(f"| {mode} | {name} | {n} | {rate:,.0f} | {ratio} |")
+        text = vs_text(mode, name, n, rate)
+        text_ratio = f"{text:.1f}x" if text is not None else ""
+        print(f"| {mode} | {name} | {n} | {rate:,.0f} | {ratio} | {text_ratio} |")
     if args.out:
         record = {
             "config": {k: v for k, v in dataclasses.asdict(args).items() if k != "out"},
@@ -204,6 +293,9 @@ def main() -> None:
                     "vs_sync": round(rate / sync_rate[(mode, n)], 2)
                     if name != "single env" and (mode, n) in sync_rate
                     else None,
+                    "vs_text_metrics": None
+                    if (text := vs_text(mode, name, n, rate)) is None
+                    else round(text, 2),
                 }
                 for mode, name, n, rate in rows
             ],

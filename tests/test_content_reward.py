@@ -217,7 +217,7 @@ def test_content_id_kernel_equals_the_string_metric(data: st.DataObject) -> None
         batch.append(rows, ids)
         for r in rows:
             hyps[r].append(int(ids[r]))
-        got = batch.scores(rows)
+        got = batch.scores(rows)["content"]
         for r in rows:
             text = base.tokenizer.decode(hyps[r])
             expected = content_rouge_l(text, samples[r].references, base.template_words)

@@ -20,22 +20,17 @@ from textgym.policies.lm import (  # noqa: E402
     make_envs,
     rollout,
     tiny_causal_lm_config,
-    tiny_seq2seq_config,
 )
 
 ENV_ID = "TextDial-Easy-v0"  # prompts of very different lengths: padding matters
-TOLERANCE = 1e-4
 
 
-def tiny_policy(envs, kind: str = "gpt2", **kwargs) -> LMActorCritic:
+def tiny_policy(envs, **kwargs) -> LMActorCritic:
     task = envs.unwrapped.task if hasattr(envs.unwrapped, "task") else envs.unwrapped
     vocab = task.tokenizer.vocab_size
     torch.manual_seed(0)
-    if kind == "t5":
-        config = tiny_seq2seq_config(vocab, d_model=32, num_layers=1, num_heads=2, d_ff=64)
-    else:
-        length = task.max_prompt_len + task.max_new_tokens
-        config = tiny_causal_lm_config(vocab, n_positions=length, n_embd=32, n_layer=1, n_head=2)
+    length = task.max_prompt_len + task.max_new_tokens
+    config = tiny_causal_lm_config(vocab, n_positions=length, n_embd=32, n_layer=1, n_head=2)
     policy = LMActorCritic(config, vocab_size=vocab, **kwargs)
     # A non-zero value head, so value equality is a real check.
     torch.nn.init.normal_(policy.value_head.weight)
@@ -47,54 +42,8 @@ def envs():
     return make_envs(ENV_ID, 4)
 
 
-def decode_steps(policy, prompt_ids, prompt_mask, tokens, *, use_cache):
-    state, logits, values = policy.start(prompt_ids, prompt_mask, use_cache=use_cache)
-    all_logits, all_values = [logits], [values]
-    for column in tokens.T:
-        logits, values = policy.advance(state, column)
-        all_logits.append(logits)
-        all_values.append(values)
-    return torch.stack(all_logits, 1), torch.stack(all_values, 1)
-
-
-@pytest.mark.parametrize("kind", ["gpt2", "t5"])
-def test_kv_cache_equals_recompute_and_teacher_forcing(envs, kind):
-    policy = tiny_policy(envs, kind)
-    obs, _ = envs.reset(seed=0)
-    prompt_ids = torch.as_tensor(obs["prompt_ids"])
-    prompt_mask = torch.as_tensor(obs["prompt_mask"])
-    assert len(set(prompt_mask.sum(1).tolist())) > 1  # ragged prompts
-    tokens = torch.randint(3, policy.vocab_size, (4, 6), generator=torch.Generator().manual_seed(1))
-    cached = decode_steps(policy, prompt_ids, prompt_mask, tokens, use_cache=True)
-    recomputed = decode_steps(policy, prompt_ids, prompt_mask, tokens, use_cache=False)
-    torch.testing.assert_close(cached, recomputed, atol=TOLERANCE, rtol=TOLERANCE)
-
-    actions = tokens
-    mask = torch.ones_like(actions, dtype=torch.float32)
-    with torch.no_grad():
-        logits, values = policy.sequence_outputs(prompt_ids, prompt_mask, actions, mask)
-    # Teacher forcing sees the same logits for actions 0..5 as steps 0..5 of stepping.
-    torch.testing.assert_close(logits, cached[0][:, :6], atol=TOLERANCE, rtol=TOLERANCE)
-    torch.testing.assert_close(values, cached[1][:, :6], atol=TOLERANCE, rtol=TOLERANCE)
-
-
-@pytest.mark.parametrize("kind", ["gpt2", "t5"])
-def test_batched_decoding_equals_each_prompt_alone(envs, kind):
-    policy = tiny_policy(envs, kind)
-    obs, _ = envs.reset(seed=3)
-    prompt_ids = torch.as_tensor(obs["prompt_ids"])
-    prompt_mask = torch.as_tensor(obs["prompt_mask"])
-    tokens = torch.randint(3, policy.vocab_size, (4, 4), generator=torch.Generator().manual_seed(2))
-    batched, batched_values = decode_steps(policy, prompt_ids, prompt_mask, tokens, use_cache=True)
-    for row in range(4):
-        length = int(prompt_mask[row].sum())
-        alone, alone_values = decode_steps(
-            policy, prompt_ids[row : row + 1, :length], prompt_mask[row : row + 1, :length],
-            tokens[row : row + 1], use_cache=True,
-        )  # fmt: skip
-        torch.testing.assert_close(batched[row : row + 1], alone, atol=TOLERANCE, rtol=TOLERANCE)
-        torch.testing.assert_close(batched_values[row : row + 1], alone_values,
-                                   atol=TOLERANCE, rtol=TOLERANCE)  # fmt: skip
+# KV cache vs recomputation vs teacher forcing, and batched vs single prompts, for every
+# architecture family: tests/test_lm_architectures.py.
 
 
 def test_vocab_mismatch_is_a_clear_error(envs):

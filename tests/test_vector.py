@@ -42,10 +42,9 @@ def test_native_vector_env_equals_sync(
         env_id, N, vectorization_mode="sync", vector_kwargs={"autoreset_mode": autoreset}, **kwargs
     )
     native = gym.make_vec(env_id, N, autoreset_mode=autoreset, id_metrics=id_metrics, **kwargs)
-    # The token-id kernel applies to the ROUGE task only (BLEU, chrF, F1 are scored from text),
-    # by default at this size only with compiled loops (numba, installed with the dev extra).
-    wanted = id_metrics if id_metrics is not None else jit_available()
-    kernel_on = wanted and env_id.startswith("TextSumm")
+    # Every family's reward and reported metrics have token-id kernels, used by default at this
+    # size only with compiled loops (numba, installed with the dev extra).
+    kernel_on = id_metrics if id_metrics is not None else jit_available()
     assert (native._kernel is not None) == kernel_on
     assert isinstance(native, TextVectorEnv)
     assert native.single_observation_space == sync.single_observation_space

@@ -1,5 +1,8 @@
 """The vector env's token-id ROUGE kernel (``id_metrics=True``) equals SyncVectorEnv exactly.
 
+(The BLEU, chrF, F1 and content kernels: ``tests/test_vector_ngram_kernels.py``, which reuses
+:func:`run_parity`.)
+
 Covers what the embedded summarization data does not: several references per sample,
 token-less and out-of-vocabulary references, references over 64 tokens (scored from text, env
 by env), n-gram rewards, reset masks with autoreset disabled, and slot reuse in the sample cache.
@@ -52,16 +55,17 @@ def run_parity(
     seed: int = 0,
     paths: frozenset[bool] | set[bool] = frozenset({True, False}),
     jit: bool | None = None,
+    env_id: str = "TextSumm-v0",
 ) -> None:
     sync = gym.make_vec(
-        "TextSumm-v0",
+        env_id,
         N,
         vectorization_mode="sync",
         vector_kwargs={"autoreset_mode": autoreset},
         **kwargs,
     )
     native = gym.make_vec(
-        "TextSumm-v0",
+        env_id,
         N,
         autoreset_mode=autoreset,
         infos=infos,
@@ -138,10 +142,7 @@ def test_kernel_parity_other_rouge_rewards(reward, reward_mode: str) -> None:
     kwargs = {"data": records(30, seed=1), "reward": reward, "reward_mode": reward_mode}
     if reward == "rougeL":
         kwargs["report_metrics"] = False
-    if isinstance(reward, dict):  # a weighted mix is not a plain metric: string path
-        native = gym.make_vec("TextSumm-v0", N, id_metrics=True, **kwargs)
-        assert native._kernel is None
-        return
+    # A weighted mix is scored from its terms' kernel values, as WeightedScorer combines them.
     run_parity(kwargs, AutoresetMode.NEXT_STEP, steps=100, seed=1)
 
 
@@ -165,12 +166,19 @@ def test_id_metrics_default_depends_on_batch_size_with_numpy_loops() -> None:
     assert gym.make_vec("TextSumm-v0", 8, reward_mode="dense", jit=False)._kernel is not None
     assert gym.make_vec("TextSumm-v0", 128, jit=False)._kernel is not None
     assert gym.make_vec("TextSumm-v0", 128, id_metrics=False)._kernel is None
-    assert gym.make_vec("TextTrans-v0", 128, id_metrics=True)._kernel is None  # BLEU
+    # The n-gram kernels (BLEU, chrF, F1) make more numpy calls per step: with dense rewards
+    # they pay off from 32 envs. A product takes the larger crossover of its factors.
+    for env_id in ("TextTrans-v0", "TextTrans-v1", "TextDial-v0", "TextDial-v1"):
+        assert gym.make_vec(env_id, 64, jit=False)._kernel is None
+        assert gym.make_vec(env_id, 128, jit=False)._kernel is not None
+        assert gym.make_vec(env_id, 16, reward_mode="dense", jit=False)._kernel is None
+        assert gym.make_vec(env_id, 32, reward_mode="dense", jit=False)._kernel is not None
 
 
 def test_id_metrics_default_is_on_at_any_size_with_compiled_loops() -> None:
     assert jit_available()  # numba comes with the dev extra
-    for n, mode in [(1, "terminal"), (4, "terminal"), (1, "dense")]:
-        kernel = gym.make_vec("TextSumm-v0", n, reward_mode=mode)._kernel
-        assert kernel is not None and kernel.jit
+    for env_id in ("TextSumm-v0", "TextTrans-v1", "TextDial-v0"):
+        for n, mode in [(1, "terminal"), (4, "terminal"), (1, "dense")]:
+            kernel = gym.make_vec(env_id, n, reward_mode=mode)._kernel
+            assert kernel is not None and kernel.jit
     assert gym.make_vec("TextSumm-v0", 4, id_metrics=False)._kernel is None

@@ -28,6 +28,11 @@ class SupervisedConfig:
         seed: Seeds the sample draws and torch.
         log_every: Steps between log records.
         refresh_reference: Make the warm-started weights the policy's reference afterwards.
+        padding: ``"max_length"``: every batch is ``max_prompt_len`` by ``max_new_tokens``
+            wide, as the env's observations are; ``"longest"``: cut to the batch's longest
+            prompt and target: the same loss for less compute when prompts and targets fill
+            a fraction of the widths (real text), but another float summation order than
+            ``"max_length"``, so results differ from it in the last bits.
     """
 
     steps: int = 500
@@ -38,15 +43,31 @@ class SupervisedConfig:
     seed: int = 0
     log_every: int = 50
     refresh_reference: bool = True
+    padding: str = "max_length"
+
+    def __post_init__(self) -> None:
+        if self.padding not in PADDINGS:
+            raise ValueError(
+                f"padding: expected 'max_length' or 'longest', got {self.padding!r}"
+            )
+
+
+#: ``SupervisedConfig.padding`` values.
+PADDINGS = ("max_length", "longest")
 
 
 def reference_batch(
-    task: TokenMDPEnv, indices: np.ndarray, rng: np.random.Generator, device: torch.device
+    task: TokenMDPEnv,
+    indices: np.ndarray,
+    rng: np.random.Generator,
+    device: torch.device,
+    padding: str = "max_length",
 ) -> tuple[torch.Tensor, ...]:
     """Prompts and one reference per sample as an episode batch (the layout rollouts use).
 
     A sample with several references contributes one drawn with ``rng``. The target is the
-    reference's tokens then EOS, cut at ``max_new_tokens`` like an episode.
+    reference's tokens then EOS, cut at ``max_new_tokens`` like an episode. ``padding=
+    "longest"`` drops the columns that are padding in every row (see :class:`SupervisedConfig`).
 
     Returns:
         ``prompt_ids, prompt_mask, actions, action_mask`` as in
@@ -67,6 +88,11 @@ def reference_batch(
         target = [*tok.encode(reference), tok.eos_id][:horizon]
         actions[row, : len(target)] = target
         action_mask[row, : len(target)] = 1.0
+    if padding == "longest":
+        width = max(1, int(prompt_mask.sum(axis=1).max()))
+        horizon = max(1, int(action_mask.sum(axis=1).max()))
+        prompt_ids, prompt_mask = prompt_ids[:, :width], prompt_mask[:, :width]
+        actions, action_mask = actions[:, :horizon], action_mask[:, :horizon]
     return tuple(
         torch.as_tensor(a, device=device) for a in (prompt_ids, prompt_mask, actions, action_mask)
     )
@@ -115,7 +141,7 @@ class SupervisedTrainer(Trainer):
         policy.train()  # a caller may have evaluated (eval mode) between steps
         indices = self.rng.integers(len(self.task.dataset), size=config.batch_size)
         prompt_ids, prompt_mask, actions, action_mask = reference_batch(
-            self.task, indices, self.rng, policy.device
+            self.task, indices, self.rng, policy.device, config.padding
         )
         logits, _ = policy.sequence_outputs(
             prompt_ids, prompt_mask, actions, action_mask, with_values=False

@@ -31,8 +31,9 @@ class LMDriver:
         require("transformers", f"--algo {config['algo']}")
         import torch
 
-        from textgym.bench.config import check_device
-        from textgym.policies.lm import LMActorCritic, make_envs
+        from textgym.bench.config import ConfigError, check_device
+        from textgym.policies.lm import LMActorCritic, make_envs, task_of
+        from textgym.policies.lm.build import checkpoint_for_init
 
         model = config["model"]
         device = model.get("device", "cpu")  # older run folders lack the key
@@ -47,18 +48,27 @@ class LMDriver:
             config["env_id"], config["n_envs"], **{"report_metrics": False, **env_kwargs}
         )
         kl_coef = config["hparams"].get("kl_coef", 0.0) or 0.0
-        torch.manual_seed(config["seed"])  # the weights' initialisation
-        self.policy = LMActorCritic.from_env(
-            self.envs,
-            model["name"] or None,  # a Hub name or a local save_pretrained folder
-            arch=model["arch"],
-            width=model["width"],
-            layers=model["layers"],
-            heads=model["heads"],
-            reference="frozen" if kl_coef > 0 else None,
-            device=device,
-            bf16=model.get("bf16"),
-        )
+        torch.manual_seed(config["seed"])  # the weights' initialisation (init=random too)
+        name, init = model["name"] or None, model.get("init")  # older run folders lack init
+        try:
+            # A Hub name or a local save_pretrained folder, a BERT2BERT built from one, or
+            # the config of one (random weights); None: the tiny model of model.arch.
+            spec = checkpoint_for_init(name, init, tokenizer=task_of(self.envs).tokenizer)
+            self.policy = LMActorCritic.from_env(
+                self.envs,
+                spec,
+                arch=model["arch"],
+                width=model["width"],
+                layers=model["layers"],
+                heads=model["heads"],
+                reference="frozen" if kl_coef > 0 else None,
+                device=device,
+                bf16=model.get("bf16"),
+            )
+        except (ValueError, TypeError, OSError) as error:  # the model the config names
+            self.envs.close()
+            named = f"model.name={name or 'null'}, model.init={init or 'null'}"
+            raise ConfigError(f"{named}: {error}") from None
         self.env_steps = 0
         self.episodes = 0
         self.trainer: Any = None

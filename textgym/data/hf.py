@@ -10,6 +10,9 @@ go through the same loaders and the same column mapping (:class:`~textgym.data.m
   ``.arrow`` file;
 * a **Hub dataset id** (``"owner/name"``), given explicitly.
 
+Corpora in their original release formats (Multi30k, DailyDialog text, SciTLDR JSONL) are read
+without ``datasets`` by :mod:`textgym.data.corpora`.
+
 Only the first and last touch the network, and only when the data is not in the local cache. The
 Hub is probed once first, so an unreachable Hub fails in seconds with a message that says how to
 pass a local copy instead, rather than after a minute of retries.
@@ -93,7 +96,10 @@ def corpus(key: str) -> Corpus:
     """
     base = key.partition(":")[0]
     if base not in CORPORA:
-        raise ValueError(f"data: unknown corpus {key!r}; known corpora: {', '.join(CORPORA)}")
+        from textgym.data.corpora import LOCAL_CORPORA
+
+        known = ", ".join([*CORPORA, *LOCAL_CORPORA])  # the file-format ones are read elsewhere
+        raise ValueError(f"data: unknown corpus {key!r}; known corpora: {known}")
     family = CORPORA[base][0]
     if base in ("cnn_dailymail", "xsum", "daily_dialog") and ":" in key:
         raise ValueError(f"data: corpus {base!r} has no language pair; use {base!r}")

@@ -7,8 +7,38 @@
   (columns ``source`` and ``references``/``reference``), ``.parquet``/``.arrow``, a
   ``save_to_disk`` directory or a directory of data files;
 * a standard corpus name (``str``): ``"cnn_dailymail"``, ``"xsum"``, ``"wmt16:ro-en"``,
-  ``"iwslt2017:en-de"``, ``"daily_dialog"`` (see :data:`textgym.data.hf.CORPORA`);
+  ``"iwslt2017:en-de"``, ``"daily_dialog"`` (see :data:`textgym.data.hf.CORPORA`), or a
+  corpus in its original file format, read from ``$TEXTGYM_DATA/<name>`` (default
+  ``~/.cache/textgym-data/<name>``): ``"multi30k:de-en"``, ``"dailydialog"``, ``"scitldr"``;
 * a dict spec (see :func:`as_dataset`), for column mappings, splits, limits and Hub ids.
+
+Corpora by name (``data={"corpus": NAME}``; with ``"path"``, a local copy, never the network):
+
+==========================  =============  ====================================================
+name                        family         read from
+==========================  =============  ====================================================
+``cnn_dailymail``           summarization  Hub ``abisee/cnn_dailymail`` 3.0.0, or a saved copy
+``xsum``                    summarization  Hub ``EdinburghNLP/xsum`` (Parquet export)
+``wmt16:<xx>-en``           translation    Hub ``wmt/wmt16``, cs/de/fi/ro/ru/tr <-> en
+``iwslt2017:<src>-<tgt>``   translation    Hub ``IWSLT/iwslt2017`` (Parquet export)
+``daily_dialog``            dialogue       Hub ``li2017dailydialog/daily_dialog``; a ``path``
+                                           in the text format is read as ``dailydialog``
+``multi30k:<src>-<tgt>``    translation    Multi30k ``data/task1/raw/<split>.<lang>.gz``,
+                                           en/de/fr/cs (default de-en)
+``dailydialog``             dialogue       DailyDialog text (``__eou__`` turns):
+                                           ``<split>/dialogues.txt``,
+                                           ``<split>/dialogues_<split>.txt`` or one ``.txt``
+``scitldr[:<variant>]``     summarization  SciTLDR ``SciTLDR-<variant>/<split>.jsonl``,
+                                           variants A (default), AIC, FullText
+==========================  =============  ====================================================
+
+The last three (:mod:`textgym.data.corpora`) map ``split`` to their files: ``train``,
+``validation`` and ``test`` are Multi30k's ``train``/``val``/``test_2016_flickr`` (any other
+raw test set by name, ``"test_2017_mscoco"``), DailyDialog's ``train``/``validation``/``test``
+and SciTLDR's ``train``/``dev``/``test``. They read the keys ``corpus``, ``path``, ``split``,
+``encoding``, ``max_samples``, ``skip_invalid`` (and ``context_turns``, ``turn_separator`` for
+DailyDialog); sample ids are ``"val/17"`` (line 17 from 0), ``"test/12/3"`` (dialogue 12,
+turn 3) and the SciTLDR ``paper_id``.
 
 Strings and dicts keep ``env.spec.to_json()`` a complete, reloadable config.
 """
@@ -29,7 +59,7 @@ from textgym.data.sample import Sample
 SPEC_KEYS = (
     "corpus", "path", "name", "revision", "split", "format", "encoding", "source", "references",
     "reference", "id", "turns", "context_turns", "turn_separator", "max_samples", "streaming",
-    "skip_invalid", "source_file", "reference_files",
+    "skip_invalid", "source_file", "reference_files", "lowercase",
 )  # fmt: skip
 
 
@@ -79,7 +109,9 @@ def as_dataset(
         data: A sequence of samples/dicts, a path, a corpus name, or a dict spec with keys:
 
             * ``corpus``: a standard corpus name (``"wmt16:de-en"``...); its Hub location and
-              column mapping are the defaults of the other keys.
+              column mapping are the defaults of the other keys. A corpus in its original file
+              format (``"multi30k:de-en"``, ``"dailydialog"``, ``"scitldr"``; see the module
+              docstring) reads ``path``, default ``$TEXTGYM_DATA/<name>``.
             * ``path``: a local file or directory, or a Hub dataset id (``"owner/name"``). With
               ``corpus``, a local copy of that corpus (never the network).
             * ``name``, ``revision``: Hub config and revision.
@@ -97,6 +129,9 @@ def as_dataset(
               corpus and keep its first ``max_samples`` in memory (required then).
             * ``skip_invalid``: drop rows with a missing or empty field (with a warning)
               instead of raising.
+            * ``lowercase``: lowercase every source and reference (for uncased tokenizers
+              such as BERT's: the metrics are then the case-insensitive ones, like
+              sacrebleu's ``-lc``).
         split: The env's ``split`` argument, the default split.
         family: The env's task family; a standard corpus of another family is an error.
 
@@ -128,24 +163,27 @@ def as_dataset(
 
 
 def _unknown_corpus_or_path(data: str) -> ValueError:
+    from textgym.data.corpora import LOCAL_CORPORA
     from textgym.data.hf import CORPORA
 
-    close = difflib.get_close_matches(data.partition(":")[0], list(CORPORA), n=1)
+    known = [*CORPORA, *LOCAL_CORPORA]
+    close = difflib.get_close_matches(data.partition(":")[0], known, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return ValueError(
         f"data: expected None (embedded data) or a sequence of samples/dicts, a path, a corpus "
         f"name or a dict spec; got {data!r}, which is neither an existing file or directory nor "
-        f"a known corpus ({', '.join(CORPORA)}).{hint} A Hub dataset id goes in a dict: "
+        f"a known corpus ({', '.join(known)}).{hint} A Hub dataset id goes in a dict: "
         "data={'path': 'owner/name', 'source': ..., 'references': ...}"
     )
 
 
 def _from_string(data: str, split: str, family: str | None) -> Sequence[Sample]:
+    from textgym.data.corpora import is_local_name
     from textgym.data.hf import CORPORA
 
     if Path(data).expanduser().exists():
         return _from_spec({"path": data}, split, family)
-    if data.partition(":")[0] in CORPORA:
+    if data.partition(":")[0] in CORPORA or is_local_name(data):
         return _from_spec({"corpus": data}, split, family)
     raise _unknown_corpus_or_path(data)
 
@@ -167,7 +205,7 @@ def _check_spec(spec: Mapping[str, Any]) -> None:
         or max_samples < 1
     ):
         raise ValueError(f"data['max_samples']: expected an integer >= 1, got {max_samples!r}")
-    for key in ("streaming", "skip_invalid"):
+    for key in ("streaming", "skip_invalid", "lowercase"):
         if not isinstance(spec.get(key, False), bool):
             raise ValueError(f"data[{key!r}]: expected True or False, got {spec[key]!r}")
     if spec.get("streaming") and max_samples is None:
@@ -181,11 +219,51 @@ def _check_spec(spec: Mapping[str, Any]) -> None:
 
 
 def _from_spec(spec: Mapping[str, Any], split: str, family: str | None) -> Sequence[Sample]:
-    from textgym.data import files, hf
+    _check_spec(spec)
+    loaded = _load_spec({k: v for k, v in spec.items() if k != "lowercase"}, split, family)
+    if not spec.get("lowercase", False):
+        return loaded
+    if isinstance(loaded, tuple):
+        return tuple(_lowercased(sample) for sample in loaded)
+    return _Lowercased(loaded)
+
+
+def _lowercased(sample: Sample) -> Sample:
+    return Sample(
+        sample.id,
+        sample.source.lower(),
+        tuple(ref.lower() for ref in sample.references),
+        sample.meta,
+    )
+
+
+class _Lowercased(Sequence[Sample]):
+    """A lazy, random-access view of a dataset with lowercased sources and references (for
+    ``lowercase=True`` on data read on demand, such as a Hub dataset)."""
+
+    def __init__(self, samples: Sequence[Sample]) -> None:
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(_lowercased(s) for s in self.samples[index])
+        return _lowercased(self.samples[index])
+
+    def __repr__(self) -> str:
+        return f"lowercased({self.samples!r})"
+
+
+def _load_spec(spec: Mapping[str, Any], split: str, family: str | None) -> Sequence[Sample]:
+    from textgym.data import corpora, files, hf
     from textgym.data.mapping import Columns
 
     _check_spec(spec)
     split = spec.get("split", split)
+    if corpora.reads(spec):
+        return corpora.load(spec, split, family)  # a corpus in its original file format
     options = {
         "max_samples": spec.get("max_samples"),
         "skip_invalid": spec.get("skip_invalid", False),

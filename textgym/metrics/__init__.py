@@ -21,9 +21,12 @@ Batches: ``sentence_bleu_batch``, ``sentence_chrf_batch``, ``sentence_ter_batch`
 ``rouge_batch``, ``token_f1_batch`` or ``score_batch(name, hyps, refs_list)`` return numpy
 arrays equal to calling the single functions.
 
-Token ids: :mod:`textgym.metrics.rouge_ids` scores ROUGE-N/ROUGE-L of many hypotheses given as
-ids of the embedded word tokenizer with numpy, bit for bit equal to ``rouge_scores`` (the native
-vector env uses it; import it explicitly, it needs numpy).
+Token ids: :mod:`textgym.metrics.rouge_ids` (ROUGE-N/ROUGE-L), :mod:`textgym.metrics.bleu_ids`
+(sentence BLEU), :mod:`textgym.metrics.chrf_ids` (chrF), :mod:`textgym.metrics.f1_ids` (token F1)
+and :mod:`textgym.metrics.content_ids` (content-word ROUGE-L) score many growing hypotheses given
+as ids of the embedded word tokenizer with numpy (or compiled loops with numba), bit for bit
+equal to the string functions (the native vector env uses them; import them explicitly, they
+need numpy).
 
 Reference statistics, word stems and tokenisations are cached (bounded); results never
 depend on the caches and ``clear_caches()`` drops them. nltk (stemming) and numpy (batch

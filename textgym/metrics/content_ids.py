@@ -7,17 +7,21 @@ template word), so a hypothesis's content tokens are the concatenation of its id
 The LCS against each reference's content tokens is kept as a 64-bit bit-parallel row (as
 in the ROUGE kernel), so an appended token costs a few word operations for all rows at once,
 and the F-measure is computed with the same float operations as
-:func:`textgym.metrics.content.lcs_f1`, so the values are equal bit for bit.
+:func:`textgym.metrics.content.lcs_f1`, so the values are equal bit for bit. With numba (the
+``fast`` extra) appends, resets and scores run as compiled loops (``_content_ids_jit``), with
+the same results.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .content import content_tokens
+from .ngram_ids import load_jit, word_pieces
 
 #: Longest reference, in content tokens, that fits the 64-bit LCS row; longer ones are scored
 #: on the string path (:meth:`ContentIdBatch.store` returns ``False``).
@@ -37,6 +41,8 @@ class ContentIdBatch:
         template_words: The words the metric ignores (normalised).
         num_rows: Number of hypotheses (envs).
         capacity: Number of reference-set slots (see :meth:`store`).
+        jit: Compiled loops (numba) instead of numpy calls; the results are the same bit for
+            bit. ``None`` (default): when numba is installed; ``True`` without it raises.
 
     Raises:
         ValueError: If a piece starts with a letter or digit (it could fuse with the previous
@@ -49,7 +55,9 @@ class ContentIdBatch:
         template_words: frozenset[str],
         num_rows: int,
         capacity: int = 1,
+        jit: bool | None = None,
     ) -> None:
+        self._jit = load_jit(jit, "_content_ids_jit", "jit=True (compiled content-word loops)")
         self.template_words = frozenset(template_words)
         self.types: dict[str, int] = {}
         id_type = np.full(len(pieces), _NO_TYPE, np.int64)
@@ -63,7 +71,9 @@ class ContentIdBatch:
                 id_type[i] = self.types.setdefault(tokens[0], len(self.types))
         self.id_type = id_type
         n = num_rows
-        self._row_slot = np.zeros(n, np.int64)
+        # Each row keeps a copy of its references' types: the env may store another sample in
+        # a slot while a row still plays the one stored there before.
+        self._row_types = np.full((n, 1, 1), _REF_PAD, np.int64)
         self._hyp_len = np.zeros(n, np.int64)
         self._ref_len = np.full((n, 1), -1, np.int64)
         self._state = np.zeros((n, 1), np.uint64)
@@ -72,29 +82,61 @@ class ContentIdBatch:
         self._slot_len = np.full((capacity, 1), -1, np.int64)
         self._bits = np.left_shift(np.uint64(1), np.arange(1, dtype=np.uint64))
 
+    #: The metric names :meth:`scores` returns (``rewards.content.CONTENT``).
+    names = ("content",)
+
     @classmethod
     def from_tokenizer(
-        cls, tokenizer: object, template_words: frozenset[str], num_rows: int, capacity: int = 1
+        cls,
+        tokenizer: object,
+        template_words: frozenset[str],
+        num_rows: int,
+        capacity: int = 1,
+        jit: bool | None = None,
     ) -> ContentIdBatch | None:
         """The batch for an embedded :class:`WordTokenizer`, else ``None`` (string path)."""
-        from textgym.metrics.rouge_ids import RougeTokenMap
-
-        # The same qualification as the ROUGE kernel's: decode is the join of the pieces.
-        if RougeTokenMap.from_tokenizer(tokenizer, stem=False) is None:
+        pieces = word_pieces(tokenizer)
+        if pieces is None:
             return None
         try:
-            return cls(tokenizer._pieces, template_words, num_rows, capacity)  # type: ignore[attr-defined]
+            return cls(pieces, template_words, num_rows, capacity, jit=jit)
         except ValueError:
             return None
 
-    def store(self, slot: int, references: Sequence[str]) -> bool:
+    @property
+    def jit(self) -> bool:
+        """Whether the compiled loops are used."""
+        return self._jit is not None
+
+    def store(
+        self,
+        slot: int,
+        references: Sequence[str],
+        reference_ids: Sequence[Sequence[int] | None] | None = None,
+    ) -> bool:
         """Store the content tokens of one sample's references in ``slot``.
+
+        Args:
+            slot: The slot to fill.
+            references: The sample's references.
+            reference_ids: Optional, per reference: token ids that decode to exactly that
+                reference, or ``None``; its content tokens are then those of the ids.
 
         Returns:
             ``False`` (storing nothing) if a reference has more than
             :data:`MAX_REFERENCE_TOKENS` content tokens.
         """
-        refs = [content_tokens(r, self.template_words) for r in references]
+        refs: list[Any] = []
+        for k, reference in enumerate(references):
+            ids = None if reference_ids is None else reference_ids[k]
+            if ids is None:
+                # A token no id produces can never match: it gets the pad, which no type
+                # equals.
+                tokens = content_tokens(reference, self.template_words)
+                refs.append([self.types.get(t, _REF_PAD) for t in tokens])
+            else:
+                types = self.id_type[np.asarray(ids, dtype=np.int64)]
+                refs.append(types[types != _NO_TYPE])
         if any(len(r) > MAX_REFERENCE_TOKENS for r in refs):
             return False
         k, width = len(refs), max(1, max(map(len, refs), default=1))
@@ -104,15 +146,16 @@ class ContentIdBatch:
         self._slot_types[slot] = _REF_PAD
         for j, ref in enumerate(refs):
             self._slot_len[slot, j] = len(ref)
-            # A token no id produces can never match: it keeps the pad, which no type equals.
-            self._slot_types[slot, j, : len(ref)] = [self.types.get(t, _REF_PAD) for t in ref]
+            self._slot_types[slot, j, : len(ref)] = ref
         return True
 
     def _widen(self, num_refs: int, width: int) -> None:
         k, w = self._slot_len.shape[1], self._slot_types.shape[2]
-        types = np.full((self._slot_types.shape[0], num_refs, width), _REF_PAD, np.int64)
-        types[:, :k, :w] = self._slot_types
-        self._slot_types = types
+        for name in ("_slot_types", "_row_types"):
+            old = getattr(self, name)
+            new = np.full((old.shape[0], num_refs, width), _REF_PAD, np.int64)
+            new[:, :k, :w] = old
+            setattr(self, name, new)
         for name, fill, dtype in (
             ("_slot_len", -1, np.int64),
             ("_ref_len", -1, np.int64),
@@ -129,7 +172,13 @@ class ContentIdBatch:
         """Empty the hypotheses of ``rows`` and give them the references stored in ``slots``."""
         if not len(rows):
             return
-        self._row_slot[rows] = slots
+        if self._jit is not None:
+            self._jit.reset(
+                rows, slots, self._slot_types, self._slot_len, self._row_types, self._ref_len,
+                self._full, self._state, self._hyp_len,
+            )  # fmt: skip
+            return
+        self._row_types[rows] = self._slot_types[slots]
         lengths = self._slot_len[slots]
         self._ref_len[rows] = lengths
         # All ones over the reference's positions: no position matched yet (LCS 0).
@@ -145,13 +194,19 @@ class ContentIdBatch:
 
     def append(self, rows: np.ndarray, ids: np.ndarray) -> None:
         """Append token ``ids[b]`` to the hypothesis of ``rows[b]`` (a row appears once)."""
+        if self._jit is not None:
+            self._jit.append(
+                rows, ids, self.id_type, self._row_types, self._ref_len, self._state,
+                self._full, self._hyp_len,
+            )  # fmt: skip
+            return
         types = self.id_type[ids]
         content = types != _NO_TYPE
         rows, types = rows[content], types[content]
         if not len(rows):
             return
         self._hyp_len[rows] += 1
-        refs = self._slot_types[self._row_slot[rows]]  # (B, K, W)
+        refs = self._row_types[rows]  # (B, K, W)
         match = np.where(refs == types[:, None, None], self._bits, np.uint64(0)).sum(
             axis=2, dtype=np.uint64
         )
@@ -159,11 +214,19 @@ class ContentIdBatch:
         u = state & match
         self._state[rows] = ((state + u) | (state - u)) & self._full[rows]
 
-    def scores(self, rows: np.ndarray) -> np.ndarray:
+    def scores(self, rows: np.ndarray, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        """``{"content": values}`` of ``rows`` (see :meth:`content`)."""
+        return {"content": self.content(rows)}
+
+    def content(self, rows: np.ndarray) -> np.ndarray:
         """Content-word ROUGE-L F1 of ``rows``, the best over each row's references; equal
         bit for bit to :func:`~textgym.metrics.content.content_rouge_l` of the decoded text."""
         if not len(rows):
             return np.zeros(0)
+        if self._jit is not None:
+            out = np.empty(len(rows))
+            self._jit.scores(rows, self._hyp_len, self._ref_len, self._state, out)
+            return out
         hyp = self._hyp_len[rows][:, None].astype(np.float64)
         ref_len = self._ref_len[rows]
         lcs = (ref_len - np.bitwise_count(self._state[rows])).astype(np.float64)

@@ -31,10 +31,9 @@ from types import ModuleType
 
 import numpy as np
 
-from textgym._optional import require
-
 from ._tokenize import tokenize_rouge
 from ._validate import check_references
+from .ngram_ids import IdSymbolMap, load_jit, word_pieces
 from .rouge import check_variant, rouge_ref
 
 #: Longest reference (in rouge-score tokens) whose LCS row fits one uint64.
@@ -54,7 +53,7 @@ def _variant_order(variant: str) -> int:
     return 0 if variant == "rougeL" else int(variant[5:])
 
 
-class RougeTokenMap:
+class RougeTokenMap(IdSymbolMap):
     """rouge-score tokens of each token id of a word tokenizer, as integer types.
 
     Args:
@@ -77,41 +76,19 @@ class RougeTokenMap:
                     "would not concatenate to those of the decoded text"
                 )
         self.stem = stem
-        self.types: dict[str, int] = {}
-        per_id = []
-        for piece in pieces:
-            # lower() is context-free except for the Greek final sigma, which maps to a
-            # non-ASCII letter either way, so per-piece tokenisation equals whole-text
-            # tokenisation under the check above.
-            tokens = tokenize_rouge(piece, stem)
-            per_id.append([self.types.setdefault(t, len(self.types)) for t in tokens])
-        #: Type of reference tokens that no id produces: never matches a hypothesis token.
-        self.unknown = len(self.types)
-        width = max(1, max(map(len, per_id), default=1))
-        self.id_types = np.full((len(pieces), width), _HYP_PAD, dtype=np.int32)
-        for i, types in enumerate(per_id):
-            self.id_types[i, : len(types)] = types
-        self.id_counts = np.array([len(t) for t in per_id], dtype=np.int64)
+        # lower() is context-free except for the Greek final sigma, which maps to a non-ASCII
+        # letter either way, so per-piece tokenisation equals whole-text tokenisation under the
+        # check above.
+        super().__init__([tokenize_rouge(piece, stem) for piece in pieces])
 
     @classmethod
     def from_tokenizer(cls, tokenizer: object, stem: bool = True) -> RougeTokenMap | None:
         """The map for an embedded :class:`WordTokenizer`, else ``None`` (no id shortcut).
 
-        Only the exact class qualifies: its ``decode`` is the join of its pieces minus one
-        leading space, which is what makes the per-id tokens exact.
+        See :func:`~textgym.metrics.ngram_ids.word_pieces` for which tokenizers qualify.
         """
-        from textgym.tokenizers.embedded import WordTokenizer
-
-        if type(tokenizer) is not WordTokenizer:
-            return None
-        # Its decode is the join of these pieces minus one leading space; a tokenizer without
-        # them (a renamed attribute) falls back to the string path rather than failing.
-        pieces = getattr(tokenizer, "_pieces", None)
+        pieces = word_pieces(tokenizer)
         if pieces is None:
-            return None
-        probe = list(range(min(len(pieces), 64)))
-        joined = "".join(pieces[i] for i in probe)
-        if tokenizer.decode(probe) != joined.removeprefix(" "):
             return None
         try:
             return cls(pieces, stem)
@@ -120,14 +97,7 @@ class RougeTokenMap:
 
     def reference_types(self, text: str) -> np.ndarray:
         """Types of the rouge-score tokens of ``text``; tokens no id produces get ``unknown``."""
-        get, unknown = self.types.get, self.unknown
-        return np.array([get(t, unknown) for t in rouge_ref(text, self.stem).tokens], np.int32)
-
-    def hypothesis_types(self, ids: Sequence[int]) -> np.ndarray:
-        """Types of the rouge-score tokens of ``decode(ids)``."""
-        ids = np.asarray(ids, dtype=np.int64)
-        types = self.id_types[ids]
-        return types[types != _HYP_PAD]
+        return self.symbol_types(rouge_ref(text, self.stem).tokens)
 
 
 class RougeIdBatch:
@@ -190,13 +160,31 @@ class RougeIdBatch:
         return self._jit is not None
 
     @property
+    def names(self) -> tuple[str, ...]:
+        """The metric names :meth:`scores` returns (:attr:`variants`)."""
+        return self.variants
+
+    @property
     def capacity(self) -> int:
         """Number of reference-set slots."""
         return self._slot_len.shape[0]
 
     # ------------------------------------------------------------------ state
-    def store(self, slot: int, references: Sequence[str]) -> bool:
+    def store(
+        self,
+        slot: int,
+        references: Sequence[str],
+        reference_ids: Sequence[Sequence[int] | None] | None = None,
+    ) -> bool:
         """Store the references of one sample in ``slot`` (overwriting it).
+
+        Args:
+            slot: The slot to fill.
+            references: The sample's references.
+            reference_ids: Optional, per reference: token ids that decode to exactly that
+                reference, or ``None``. Its tokens' types are then the ids' types, which
+                :class:`RougeTokenMap`'s per-id condition makes equal to tokenising (and
+                stemming) the reference, at less cost.
 
         Returns:
             ``False`` (storing nothing) if a reference is longer than
@@ -206,12 +194,15 @@ class RougeIdBatch:
         lengths: list[int] = []
         entries: dict[int, int] = {}  # reference * num_types + type -> positions bit mask
         for k, ref in enumerate(references):
-            tokens = rouge_ref(ref, stem).tokens
-            if len(tokens) > MAX_REFERENCE_TOKENS:
+            ids = None if reference_ids is None else reference_ids[k]
+            if ids is None:
+                types = [types_of(token) for token in rouge_ref(ref, stem).tokens]
+            else:
+                types = self.map.hypothesis_types(ids).tolist()
+            if len(types) > MAX_REFERENCE_TOKENS:
                 return False
-            lengths.append(len(tokens))
-            for j, token in enumerate(tokens):
-                t = types_of(token)
+            lengths.append(len(types))
+            for j, t in enumerate(types):
                 if t is not None:  # a type no id produces can never match: no entry
                     key = k * num_types + t
                     entries[key] = entries.get(key, 0) | (1 << j)
@@ -410,16 +401,7 @@ def jit_available(jit: bool | None = None) -> bool:
 
 def _jit_module(jit: bool | None) -> ModuleType | None:
     """The compiled loops, or ``None`` for numpy; see ``RougeIdBatch(jit=...)``."""
-    if jit is False:
-        return None
-    try:
-        from . import _rouge_ids_jit
-    except ImportError:
-        if jit is None:  # numba missing (or unusable with this numpy): the numpy code
-            return None
-        require("numba", "jit=True (compiled token-id ROUGE loops)")
-        raise
-    return _rouge_ids_jit
+    return load_jit(jit, "_rouge_ids_jit", "jit=True (compiled token-id ROUGE loops)")
 
 
 def _tril(size: int) -> np.ndarray:

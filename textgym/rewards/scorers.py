@@ -86,6 +86,11 @@ class MetricScorer:
         self.name = name
         self._def = _METRICS[name]
 
+    @property
+    def scale(self) -> float:
+        """What the metric's value is multiplied by to land on [0, 1] (before clipping)."""
+        return self._def.scale
+
     def score(self, text: str, references: Sequence[str], source: str | None = None) -> float:
         return _clip_unit(self._def.score(text, references) * self._def.scale)
 
@@ -127,6 +132,12 @@ class WeightedScorer:
             raise ValueError(f"reward: weights {dict(weights)} sum to {total}; expected 1")
         self._parts = parts
         self.name = "+".join(f"{w:g}*{s.name}" for w, s in parts)
+
+    @property
+    def terms(self) -> list[tuple[float, Scorer]]:
+        """``(weight, scorer)`` of each term, in order (not ``parts``: that names a product's
+        factors, which ``TokenMDPEnv.episode_metrics`` looks for)."""
+        return list(self._parts)
 
     def score(self, text: str, references: Sequence[str], source: str | None = None) -> float:
         return _clip_unit(sum(w * s.score(text, references, source) for w, s in self._parts))

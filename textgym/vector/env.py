@@ -13,21 +13,14 @@ from gymnasium.vector.utils import batch_space
 from textgym.core.env import TokenMDPEnv, step_info
 from textgym.core.spaces import ID_DTYPE
 from textgym.data.sample import Sample
-from textgym.metrics.content_ids import ContentIdBatch
-from textgym.metrics.rouge_ids import RougeIdBatch, RougeTokenMap, jit_available
+from textgym.metrics.ngram_ids import jit_available
 from textgym.rewards.base import ScoreTracker
-from textgym.rewards.content import CONTENT, ContentScorer, ProductScorer
-from textgym.rewards.scorers import MetricScorer
 from textgym.tokenizers.embedded import WordTokenizer
+from textgym.vector.id_metrics import IdMetrics, clip_unit, plan_id_metrics
 
 INFO_MODES = ("full", "final")
 _SLOTS_MAX = 50_000  # samples whose prompt row (and reference data) are kept
 _SLOTS_BYTES = 64 * 2**20  # ... within this many bytes of prompt rows
-#: Metrics the token-id kernel computes (stemmed, as the named scorers use them).
-_ID_KERNEL_METRICS = frozenset({*(f"rouge{n}" for n in range(1, 10)), "rougeL"})
-#: ``id_metrics=None`` uses the numpy kernel from this many envs (terminal / dense rewards).
-_ID_METRICS_MIN = 128
-_ID_METRICS_MIN_DENSE = 8
 _DRAWS = 32  # sample draws buffered per env (see TextVectorEnv._draw)
 _STEP_INFO_KEYS = ("sample_id", "source", "references", "generated", "prompt_truncated")
 
@@ -51,9 +44,9 @@ class TextVectorEnv(VectorEnv):
     Speed: a reset is a sample draw per env (each env keeps its own generator, as in
     ``SyncVectorEnv``, drawn from in batches) and a few array gathers from per-sample slots
     (prompt row, reference data) filled on first use and shared by all N envs. With
-    ``id_metrics`` ROUGE rewards and metrics come from token ids
-    (:mod:`textgym.metrics.rouge_ids`, in compiled loops when numba is installed) instead of
-    decoded text.
+    ``id_metrics`` rewards and metrics come from token ids (:mod:`textgym.vector.id_metrics`:
+    ROUGE, BLEU, chrF, token F1 and content kernels, in compiled loops when numba is
+    installed) instead of decoded text.
 
     Args:
         task_env: A single env whose data, tokenizer, reward and limits are used (only its
@@ -64,14 +57,16 @@ class TextVectorEnv(VectorEnv):
             ``"final"``: only envs whose episode ends in that step report their info (with
             ``generated`` and ``metrics``); text is then decoded only at episode ends, which
             is much faster with terminal rewards.
-        id_metrics: Score ROUGE rewards and metrics from token ids with numpy
-            (:mod:`textgym.metrics.rouge_ids`, equal to the string path bit for bit) where the
-            task allows it: the embedded word tokenizer, a ROUGE-N/ROUGE-L reward and ROUGE
-            reported metrics, references of at most 64 tokens (others are scored from text).
-            ``None`` (default) uses it when it is faster: always with compiled loops (see
-            ``jit``), else from 8 envs with dense rewards and from 128 with terminal rewards.
-            ``True``/``False`` force it on (where allowed) or off.
-        jit: Run the token-id kernel's loops compiled (numba, the ``fast`` extra; same
+        id_metrics: Score rewards and metrics from token ids (:mod:`textgym.vector.id_metrics`,
+            equal to the string path bit for bit) where the task allows it: the embedded word
+            tokenizer, and a reward and reported metrics that all have a kernel (ROUGE-N,
+            ROUGE-L, BLEU, chrF, token F1, content; products and weighted sums of them).
+            Samples with references a kernel does not take (ROUGE: over 64 tokens) are scored
+            from text. ``None`` (default) uses the kernels when they are faster: always with
+            compiled loops (see ``jit``), else from 128 envs with terminal rewards and with
+            dense rewards from 8 (ROUGE, content) or 32 (BLEU, chrF, F1). ``True``/``False``
+            force them on (where allowed) or off.
+        jit: Run the token-id kernels' loops compiled (numba, the ``fast`` extra; same
             results bit for bit). ``None`` (default): when numba is installed.
         max_episode_steps: Accepted for ``make_vec``; must be ``None``: the length limit is
             ``max_new_tokens``, part of the MDP.
@@ -157,7 +152,7 @@ class TextVectorEnv(VectorEnv):
         self._slot_sample = np.full(slots, None, dtype=object)
         self._positions_p = np.arange(p)
         # Envs whose episode is scored by the token-id kernel (the rest by the string path).
-        self._kernel = self._make_kernel(report_names, slots, id_metrics, jit)
+        self._kernel = self._make_kernel(slots, id_metrics, jit)
         self._fast = np.zeros(n, dtype=np.bool_)
         # The plain sample draw of TokenMDPEnv.sample_index, inlined when not overridden.
         self._plain_draw = type(task_env).sample_index is TokenMDPEnv.sample_index
@@ -177,62 +172,30 @@ class TextVectorEnv(VectorEnv):
         self._needs_reset = True
 
     def _make_kernel(
-        self, report_names: list[str], slots: int, id_metrics: bool | None, jit: bool | None
-    ) -> RougeIdBatch | _ProductIdKernel | None:
-        """The token-id ROUGE kernel when asked for and every metric allows it, else ``None``.
+        self, slots: int, id_metrics: bool | None, jit: bool | None
+    ) -> IdMetrics | None:
+        """The token-id kernels when asked for and every value the env needs has one, else
+        ``None`` (the exact string path scores every episode).
 
-        It needs the embedded word tokenizer (ids map to rouge tokens exactly), a named ROUGE
-        reward and ROUGE-only reported metrics, computed by the unmodified
-        ``TokenMDPEnv.episode_metrics``; anything else keeps the exact string path.
+        They need the embedded word tokenizer (its ids map to each metric's tokens exactly), a
+        reward and reported metrics that :func:`~textgym.vector.id_metrics.plan_id_metrics`
+        covers, computed by the unmodified ``TokenMDPEnv.episode_metrics``.
         """
         if id_metrics is False:
             return None
-        task = self.task
-        scorer = task.scorer
-        # A named ROUGE reward, or its product with the content factor ("rougeL*content").
-        factors = scorer.parts if type(scorer) is ProductScorer else [scorer]
-        rouge = [f for f in factors if type(f) is MetricScorer]
-        content = [f for f in factors if type(f) is ContentScorer]
-        if (
-            len(rouge) != 1
-            or len(rouge) + len(content) != len(factors)
-            or len(content) > 1
-            or type(task).episode_metrics is not TokenMDPEnv.episode_metrics
-            or rouge[0].name not in _ID_KERNEL_METRICS
-            or not set(report_names) <= _ID_KERNEL_METRICS | {CONTENT}
-            or any(
-                type(s) is ContentScorer and s.template_words != task.template_words  # type: ignore[attr-defined]
-                for s in task.report
-            )
-            or (content and content[0].template_words != getattr(task, "template_words", None))
+        plan = plan_id_metrics(self.task, self.task.report)
+        if plan is None:
+            return None
+        # By default the numpy kernels are used from a measured number of envs (IdMetricPlan);
+        # compiled ones were faster from 4 envs on and level at 1. (Checked last: it imports
+        # numba.)
+        if id_metrics is None and not (
+            self.num_envs >= plan.numpy_min_envs(self._dense) or jit_available(jit)
         ):
             return None
-        token_map = RougeTokenMap.from_tokenizer(task.tokenizer, stem=True)
-        if token_map is None:
-            return None
-        content_batch = None
-        if content or CONTENT in report_names:
-            content_batch = ContentIdBatch.from_tokenizer(
-                task.tokenizer, task.template_words, self.num_envs, capacity=slots  # type: ignore[attr-defined]
-            )
-            if content_batch is None:
-                return None
-        if id_metrics is None:
-            # Measured crossovers (benchmarks/throughput.py): the kernel's numpy calls cost a
-            # fixed amount per step, the string path a fixed amount per episode end (and per
-            # token with dense rewards), so the numpy kernel pays off from a few envs (dense)
-            # or from about a hundred (terminal). Compiled, it was faster from 4 envs on and
-            # level at 1. (Checked last: it imports numba.)
-            minimum = _ID_METRICS_MIN_DENSE if self._dense else _ID_METRICS_MIN
-            if not (self.num_envs >= minimum or jit_available(jit)):
-                return None
-        variants = [n for n in dict.fromkeys([*report_names, rouge[0].name]) if n != CONTENT]
-        rouge_batch = RougeIdBatch(
-            token_map, self.num_envs, task.max_new_tokens, variants, capacity=slots, jit=jit
+        return IdMetrics.build(
+            plan, self.task.tokenizer, self.num_envs, self.task.max_new_tokens, slots, jit
         )
-        if content_batch is None:
-            return rouge_batch
-        return _ProductIdKernel(rouge_batch, content_batch, [f.name for f in factors], scorer.name)
 
     # ------------------------------------------------------------------ API
     @property
@@ -380,7 +343,7 @@ class TextVectorEnv(VectorEnv):
             fast = active[self._fast[active]]
             if len(fast):
                 name = self.task.scorer.name
-                new = _clip_unit(self._kernel.scores(fast, (name,))[name])
+                new = clip_unit(self._kernel.scores(fast, (name,))[name])
                 rewards[fast] = new - self._score[fast]
                 self._score[fast] = new
             active = active[~self._fast[active]]
@@ -401,14 +364,14 @@ class TextVectorEnv(VectorEnv):
                     # The tracked score is the one the agent was paid; report exactly that.
                     score = values[name] = self._score[fast]
                 else:
-                    score = self._score[fast] = rewards[fast] = _clip_unit(values[name])
+                    score = self._score[fast] = rewards[fast] = clip_unit(values[name])
                 values["score"] = score
                 table = np.empty((len(fast), len(keys)))
                 for k, key in enumerate(keys):
                     table[:, k] = values[key]
                 # Every metric is clipped to [0, 1] like score_metrics does (a no-op but for
                 # float rounding); the score column already is.
-                self._metric_values[fast] = _clip_unit(table)
+                self._metric_values[fast] = clip_unit(table)
                 self._has_metrics[fast] = True
             ended = ended[~self._fast[ended]]
         self._refresh_texts(ended)
@@ -671,57 +634,3 @@ class TextVectorEnv(VectorEnv):
             metrics,
             references=self._info_references,
         )
-
-
-class _ProductIdKernel:
-    """The ROUGE kernel and the content kernel behind one interface: ``scores`` also returns
-    ``"content"`` and the product reward (``"rougeL*content"``), computed with the same float
-    operations as ``ProductScorer.score`` (factors clipped as their scorers clip them)."""
-
-    def __init__(
-        self, rouge: RougeIdBatch, content: ContentIdBatch, factors: list[str], name: str
-    ) -> None:
-        self._rouge = rouge
-        self._content = content
-        self._factors = factors
-        self._name = name
-        self.variants = (*rouge.variants, CONTENT, name)
-
-    @property
-    def jit(self) -> bool:
-        """Whether the ROUGE part runs as compiled loops (the content part is numpy)."""
-        return self._rouge.jit
-
-    def store(self, slot: int, references: Sequence[str]) -> bool:
-        # Both must hold the sample, or neither is used for it (the string path scores it).
-        return self._rouge.store(slot, references) and self._content.store(slot, references)
-
-    def reset(self, rows: np.ndarray, slots: np.ndarray) -> None:
-        self._rouge.reset(rows, slots)
-        self._content.reset(rows, slots)
-
-    def append(self, rows: np.ndarray, ids: np.ndarray) -> None:
-        self._rouge.append(rows, ids)
-        self._content.append(rows, ids)
-
-    def scores(
-        self, rows: np.ndarray, variants: Sequence[str] | None = None
-    ) -> dict[str, np.ndarray]:
-        wanted = self.variants if variants is None else tuple(variants)
-        need = dict.fromkeys(
-            f for v in wanted for f in (self._factors if v == self._name else [v])
-        )
-        values = self._rouge.scores(rows, [v for v in need if v != CONTENT])
-        if CONTENT in need:
-            values[CONTENT] = self._content.scores(rows)
-        if self._name in wanted:
-            # MetricScorer clips its value; the content factor is in [0, 1] by definition.
-            values[self._name] = ProductScorer.combine(
-                [values[f] if f == CONTENT else _clip_unit(values[f]) for f in self._factors]
-            )
-        return values
-
-
-def _clip_unit(values: np.ndarray) -> np.ndarray:
-    """``rewards.scorers._clip_unit`` elementwise (absorbs float rounding at 0 and 1)."""
-    return np.minimum(1.0, np.maximum(0.0, values))

@@ -106,7 +106,9 @@ class DecodeState:
 
     Attributes:
         use_cache: Keys and values are kept (``past``) instead of recomputing the prefix.
-        past: The model's cache (``None`` when recomputing).
+        past: The cache the model returned (``None`` when recomputing): a ``DynamicCache``, or
+            for encoder-decoders an ``EncoderDecoderCache`` with the cross-attention keys and
+            values of the prompt, computed at the first step and reused.
         tokens: Every token fed so far ``(N, S)``: decoder-only, the left-aligned prompt and
             the generated tokens; encoder-decoder, the decoder inputs. Kept in both modes
             (cheap) so the recompute path and debugging see the full sequence.
@@ -152,7 +154,7 @@ def start(
         )
     state = DecodeState(
         use_cache,
-        out.past_key_values if use_cache else None,
+        _cache_of(out) if use_cache else None,
         ids,
         mask=mask,
         next_position=mask.sum(dim=1),
@@ -177,11 +179,11 @@ def advance(
                 input_ids=column,
                 attention_mask=state.mask,
                 position_ids=state.next_position[:, None],
-                past_key_values=state.past,
                 use_cache=True,
                 output_hidden_states=True,
+                **{policy.cache_arg: state.past},
             )
-            state.past = out.past_key_values
+            state.past = _cache_of(out)
         else:
             out = policy.model(
                 input_ids=state.tokens,
@@ -204,17 +206,25 @@ def _last_logits_only(policy: LMActorCritic) -> dict[str, int]:
 def _decoder_step(
     policy: LMActorCritic, state: DecodeState, column: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    cache = {policy.cache_arg: state.past} if state.past is not None else {}
     out = policy.model(
         encoder_outputs=state.encoder_outputs,
         attention_mask=state.prompt_mask,
         decoder_input_ids=column if state.use_cache else state.tokens,
-        past_key_values=state.past,
         use_cache=state.use_cache,
         output_hidden_states=True,
+        **cache,
     )
     if state.use_cache:
-        state.past = out.past_key_values
+        state.past = _cache_of(out)
     return _heads(policy, out.logits[:, -1], out.decoder_hidden_states[-1][:, -1])
+
+
+def _cache_of(out: Any) -> Any:
+    # The cache object the model returned (a DynamicCache, or an EncoderDecoderCache holding
+    # the self- and cross-attention keys), fed back as is: never converted to legacy tuples.
+    cache = out.get("cache")
+    return cache if cache is not None else out.get("past_key_values")
 
 
 def _heads(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -19,7 +18,10 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
         "(install a CPU build of torch first on machines without CUDA)"
     ) from error
 
+from textgym.policies.lm.build import build_model, hidden_size, is_peft, with_lora
 from textgym.policies.lm.decoding import DecodeState, advance, left_align, positions, start
+
+__all__ = ["LMActorCritic", "build_model", "tiny_causal_lm_config", "tiny_seq2seq_config"]
 
 REFERENCE_KINDS = ("frozen", "lora", None)
 
@@ -80,62 +82,16 @@ def tiny_seq2seq_config(
     )
 
 
-def build_model(
-    spec: str | os.PathLike[str] | transformers.PretrainedConfig | transformers.PreTrainedModel,
-    *,
-    vocab_size: int,
-    **from_pretrained: Any,
-) -> transformers.PreTrainedModel:
-    """A causal LM or encoder-decoder from a Hub name, local path, config or model object.
-
-    Args:
-        spec: What to build. A config builds fresh weights (offline); a name or path loads them.
-        vocab_size: The env tokenizer's vocabulary size; the model must produce exactly that
-            many logits, since an action is a token id of the env.
-        **from_pretrained: Passed to ``from_pretrained`` for names and paths.
-
-    Raises:
-        ValueError: If the model's output vocabulary differs from ``vocab_size``.
-        TypeError: For anything else than the four kinds above.
-    """
-    auto = transformers
-    if isinstance(spec, transformers.PreTrainedModel) or _is_peft(spec):
-        model = spec
-    elif isinstance(spec, transformers.PretrainedConfig):
-        cls = auto.AutoModelForSeq2SeqLM if spec.is_encoder_decoder else auto.AutoModelForCausalLM
-        model = cls.from_config(spec)
-    elif isinstance(spec, (str, os.PathLike)):
-        config = auto.AutoConfig.from_pretrained(spec)
-        cls = auto.AutoModelForSeq2SeqLM if config.is_encoder_decoder else auto.AutoModelForCausalLM
-        model = cls.from_pretrained(spec, **from_pretrained)
-    else:
-        raise TypeError(
-            f"model: expected a Hub name, a local path, a transformers config or model, "
-            f"got {type(spec).__name__}"
-        )
-    output = model.get_output_embeddings()
-    n_logits = output.weight.shape[0] if output is not None else model.config.vocab_size
-    if n_logits != vocab_size:
-        raise ValueError(
-            f"model: it predicts {n_logits} token ids but the env's tokenizer has vocab_size="
-            f"{vocab_size}; an action is a token id of the env, so they must match. Build the "
-            f"model for this tokenizer (e.g. tiny_causal_lm_config(env.unwrapped.tokenizer."
-            f"vocab_size)) or make the env with the model's tokenizer (tokenizer=...)."
-        )
-    return model
-
-
-def _is_peft(model: Any) -> bool:
-    return type(model).__module__.startswith("peft.")
-
-
 class LMActorCritic(nn.Module):
     """A language model policy with a value head on its trunk and an optional reference policy.
 
     Decoder-only models read ``prompt tokens, generated tokens``: the env's right-padded prompts
     are left-aligned (padding first, masked, positions counted from the first real token), so a
     batch of prompts of different lengths gives the logits of each prompt alone. Encoder-
-    decoders encode the prompt once and decode from ``decoder_start_token_id``.
+    decoders encode the prompt once and decode from ``decoder_start_token_id`` (of the config,
+    else of the generation config; the env's PAD when the model sets none, as a bare
+    ``EncoderDecoderModel.from_encoder_decoder_pretrained`` does: :func:`bert2bert` sets CLS).
+    The value head reads the decoder's last hidden states.
 
     Dropout should be off for RL (the tiny configs set it to 0): the PPO ratio compares the
     rollout's log-probabilities with the update's.
@@ -144,6 +100,9 @@ class LMActorCritic(nn.Module):
         model: A causal LM or encoder-decoder (see :func:`build_model` for what is accepted).
         vocab_size: The env tokenizer's vocabulary size.
         pad_id: The env's padding id (fed for prompt padding and after an episode ends).
+        eos_id: The env's end-of-sequence id, the action that ends an episode (the env decides:
+            the policy only records it; :meth:`from_env` sets it); default: the model's
+            ``eos_token_id``.
         reference: ``"frozen"``: a frozen copy of the weights at construction (memory: one more
             set of weights, no gradients or optimizer state; :meth:`reset_reference` refreshes
             it); ``"lora"``: wrap ``model`` in ``peft`` LoRA adapters, train only the adapters
@@ -160,6 +119,7 @@ class LMActorCritic(nn.Module):
         *,
         vocab_size: int,
         pad_id: int = 0,
+        eos_id: int | None = None,
         reference: str | None = "frozen",
         lora: Mapping[str, Any] | None = None,
         device: str | torch.device = "cpu",
@@ -169,20 +129,23 @@ class LMActorCritic(nn.Module):
         if reference not in REFERENCE_KINDS:
             raise ValueError(f"reference: expected 'frozen', 'lora' or None, got {reference!r}")
         model = build_model(model, vocab_size=vocab_size)
-        if reference == "lora" and not _is_peft(model):
-            model = _with_lora(model, lora)
+        if reference == "lora" and not is_peft(model):
+            model = with_lora(model, lora)
         self.model = model
         self.vocab_size = int(vocab_size)
         self.pad_id = int(pad_id)
         self.reference_kind = reference
-        config = model.config
+        base = model.get_base_model() if is_peft(model) else model
+        config = base.config
         self.is_encoder_decoder = bool(config.is_encoder_decoder)
         self.decoder_start_id = (
-            int(config.decoder_start_token_id)
-            if self.is_encoder_decoder and config.decoder_start_token_id is not None
+            _special_id(base, "decoder_start_token_id", self.pad_id)
+            if self.is_encoder_decoder
             else self.pad_id
         )
-        hidden = _hidden_size(config)
+        model_eos = _special_id(base, "eos_token_id", None)
+        self.eos_id = int(eos_id) if eos_id is not None else model_eos
+        hidden = hidden_size(config)
         self.value_head = nn.Linear(hidden, 1)
         nn.init.zeros_(self.value_head.weight)  # values start at 0: no noise in early advantages
         nn.init.zeros_(self.value_head.bias)
@@ -192,8 +155,11 @@ class LMActorCritic(nn.Module):
         self.device_ = torch.device(device)
         self.bf16 = self.device_.type == "cuda" if bf16 is None else bool(bf16)
         self.to(self.device_)
-        forward = (model.get_base_model() if _is_peft(model) else model).forward
-        self.keeps_logits = "logits_to_keep" in inspect.signature(forward).parameters
+        parameters = inspect.signature(base.forward).parameters
+        self.keeps_logits = "logits_to_keep" in parameters
+        # transformers 5 renamed the cache argument (and output) from past_key_values to cache,
+        # deprecating the old name: use the one this version's model takes.
+        self.cache_arg = "cache" if "cache" in parameters else "past_key_values"
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -224,8 +190,8 @@ class LMActorCritic(nn.Module):
 
         task = task_of(env)
         tok = task.tokenizer
+        ids = {"pad_id": tok.pad_id, "eos_id": tok.eos_id}
         if model is None:
-            ids = {"pad_id": tok.pad_id, "eos_id": tok.eos_id}
             if arch == "t5":
                 model = tiny_seq2seq_config(
                     tok.vocab_size, d_model=width, num_layers=layers, num_heads=heads,
@@ -238,7 +204,7 @@ class LMActorCritic(nn.Module):
                 )  # fmt: skip
             else:
                 raise ValueError(f"arch: expected 'gpt2' or 't5', got {arch!r}")
-        return cls(model, vocab_size=tok.vocab_size, pad_id=tok.pad_id, **kwargs)
+        return cls(model, vocab_size=tok.vocab_size, **{**ids, **kwargs})
 
     def _frozen_copy(self) -> nn.Module:
         frozen = copy.deepcopy(self.model)
@@ -387,23 +353,13 @@ class LMActorCritic(nn.Module):
         return advance(self, state, tokens)
 
 
-def _hidden_size(config: Any) -> int:
-    for name in ("hidden_size", "n_embd", "d_model"):
-        value = getattr(config, name, None)
+def _special_id(model: Any, name: str, default: int | None) -> int | None:
+    """A token id from the config, else the generation config (transformers 5 keeps some of
+    them only there), else ``default``."""
+    for source in (model.config, getattr(model, "generation_config", None)):
+        value = getattr(source, name, None)
+        if isinstance(value, list):  # several EOS ids: the first is the model's own
+            value = value[0] if value else None
         if isinstance(value, int):
             return value
-    raise ValueError(f"model: cannot find the hidden size in {type(config).__name__}")
-
-
-def _with_lora(model: Any, lora: Mapping[str, Any] | None) -> Any:
-    try:
-        import peft
-    except ImportError as error:  # pragma: no cover - exercised only without peft
-        raise ImportError('reference="lora" needs peft: pip install "textgym[lm]"') from error
-    options: dict[str, Any] = {"r": 8, "lora_alpha": 16, "lora_dropout": 0.0}
-    if model.config.model_type == "gpt2":
-        # GPT-2 stores attention weights as Conv1D (in x out); peft must know to transpose.
-        options.update(target_modules=["c_attn", "c_proj", "c_fc"], fan_in_fan_out=True)
-    options.update(lora or {})
-    task = "SEQ_2_SEQ_LM" if model.config.is_encoder_decoder else "CAUSAL_LM"
-    return peft.get_peft_model(model, peft.LoraConfig(task_type=task, **options))
+    return default

