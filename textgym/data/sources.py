@@ -260,7 +260,6 @@ def _load_spec(spec: Mapping[str, Any], split: str, family: str | None) -> Seque
     from textgym.data import corpora, files, hf
     from textgym.data.mapping import Columns
 
-    _check_spec(spec)
     split = spec.get("split", split)
     if corpora.reads(spec):
         return corpora.load(spec, split, family)  # a corpus in its original file format
