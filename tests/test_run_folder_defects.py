@@ -127,6 +127,22 @@ def test_kill_after_a_final_write_then_resume_completes_exactly(
     assert not list(run.rglob("*.tmp"))
 
 
+def test_a_session_resumed_within_the_same_second_logs_after_the_killed_one(
+    tmp_path: Path, reference: Path
+) -> None:
+    """TensorBoard reads event files in name order (creation second, host, pid): a killed
+    session's file dated this very second, from a host that sorts after ours, must still be
+    read first. CI once resumed within the same second and read the steps as [128, 0, 64]."""
+    run = tmp_path / "run"
+    killed(small(), run, "latest.pt", 2)
+    (old,) = (run / "events").iterdir()
+    stamp = int(time.time())
+    old.rename(old.with_name(f"events.out.tfevents.{stamp:010d}.zzzz-host.99999.0"))
+    assert main(["train", "--resume", str(run)]) == 0
+    assert tensorboard_steps(run) == [0, 64, 128]
+    assert (run / "metrics.csv").read_bytes() == (reference / "metrics.csv").read_bytes()
+
+
 def test_resume_completes_a_run_whose_final_row_was_lost(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

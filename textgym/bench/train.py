@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -388,8 +389,35 @@ def _tensorboard(folder: RunFolder, purge_step: int | None) -> Any:
             stacklevel=3,
         )
         return None
+    _wait_for_a_later_second(folder.events)
     # purge_step drops events logged after the checkpoint by the interrupted session.
     return SummaryWriter(log_dir=str(folder.events), purge_step=purge_step)
+
+
+_EVENT_FILE = re.compile(r"events\.out\.tfevents\.(\d+)\.")
+
+
+def _wait_for_a_later_second(events: Path, *, longest: float = 2.0) -> None:
+    """Make the next event file sort after every event file already in ``events``.
+
+    TensorBoard reads a run's event files in name order, and a name starts with the second
+    its writer was created in, then host name and pid. A session resumed within the same
+    second as the killed one (a fast run: seen on CI) would otherwise sort by pid, and its
+    steps could be read before the killed session's ones.
+    """
+    stamps = [int(m.group(1)) for f in events.glob("events.out.tfevents.*")
+              if (m := _EVENT_FILE.match(f.name))]  # fmt: skip
+    if not stamps:
+        return
+    wait = max(stamps) + 1 - time.time()
+    if wait > longest:  # an event file from the future: the clock moved back
+        warnings.warn(
+            f"{events}: an event file is dated {wait:.0f} s ahead of this machine's clock; "
+            "TensorBoard may show this session's steps before the earlier ones",
+            stacklevel=3,
+        )
+    elif wait > 0:
+        time.sleep(wait)
 
 
 class _NoBar:
