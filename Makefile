@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # so that no bare `torch` requirement pulls several GB of CUDA wheels.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install run baselines test test-slow lint bench bench-lm clean
+.PHONY: install run baselines test test-slow test-tianshou test-rllib lint bench bench-lm clean
 
 install: $(STAMP)
 
@@ -33,6 +33,34 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -n 2 -m slow
 
+# Tianshou 2.0 pins pandas<3, which would downgrade the pandas of .venv: its smoke tests run in a
+# virtual environment of their own (in the default run, tests/test_client_tianshou.py skips).
+TIANSHOU_VENV ?= .venv-tianshou
+TIANSHOU_STAMP := $(TIANSHOU_VENV)/.installed
+
+$(TIANSHOU_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(TIANSHOU_VENV)
+	$(TIANSHOU_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(TIANSHOU_VENV)/bin/python -m pip install --quiet -e ".[tianshou]" "pytest>=7.4"
+	touch $(TIANSHOU_STAMP)
+
+test-tianshou: $(TIANSHOU_STAMP)
+	$(TIANSHOU_VENV)/bin/python -m pytest -q tests/test_client_tianshou.py
+
+# ray[rllib] pins gymnasium==1.2.2, which would downgrade the gymnasium of .venv: its smoke tests
+# run in a virtual environment of their own (in the default run, tests/test_client_rllib.py skips).
+RLLIB_VENV ?= .venv-rllib
+RLLIB_STAMP := $(RLLIB_VENV)/.installed
+
+$(RLLIB_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(RLLIB_VENV)
+	$(RLLIB_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(RLLIB_VENV)/bin/python -m pip install --quiet -e ".[rllib]" "pytest>=7.4"
+	touch $(RLLIB_STAMP)
+
+test-rllib: $(RLLIB_STAMP)
+	$(RLLIB_VENV)/bin/python -m pytest -q tests/test_client_rllib.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
@@ -45,4 +73,4 @@ bench-lm: $(STAMP)
 	$(PY) benchmarks/lm_learning.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	rm -rf $(VENV) $(TIANSHOU_VENV) $(RLLIB_VENV) .pytest_cache .ruff_cache .hypothesis build dist *.egg-info

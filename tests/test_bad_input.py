@@ -63,10 +63,34 @@ def test_step_after_the_episode_ended(env: gym.Env) -> None:
 
 
 def test_unknown_kwarg_is_named_with_a_suggestion() -> None:
+    # Worded as Python's own TypeError, then the suggestion and the valid names.
     with pytest.raises(
-        TypeError, match=r"unknown argument\(s\) 'rewrd' \(did you mean 'reward'\?\)"
+        TypeError,
+        match=r"TextSummEnv\.__init__\(\) got an unexpected keyword argument 'rewrd' "
+        r"\(did you mean 'reward'\?\); valid arguments: data, tokenizer, reward,",
     ):
         gym.make("TextSumm-v0", rewrd="bleu")
+
+
+@pytest.mark.parametrize("make", [gym.make, lambda env_id, **kw: gym.make_vec(env_id, 2, **kw)])
+def test_unknown_kwargs_read_like_pythons_typeerror_for_probing_libraries(make) -> None:
+    # Libraries such as TorchRL pass optional arguments (frameskip) and drop the one a
+    # TypeError names in Python's words; each unknown name must be findable that way.
+    kwargs = {"frameskip": 1, "max_new_tokens": 8, "colour": "blue"}
+    dropped = []
+    while True:
+        try:
+            env = make("TextTrans-v1", **kwargs)
+            break
+        except TypeError as exc:
+            named = [k for k in kwargs if f"unexpected keyword argument {k!r}" in str(exc)]
+            assert named, str(exc)
+            dropped += named
+            for key in named:
+                del kwargs[key]
+    assert sorted(dropped) == ["colour", "frameskip"]
+    assert kwargs == {"max_new_tokens": 8}
+    env.close()
 
 
 @pytest.mark.parametrize(

@@ -23,6 +23,7 @@ _EXTRAS: dict[str, tuple[str, str]] = {
     "tensorboard": ("tensorboard", "bench"),
     "matplotlib": ("matplotlib", "bench"),
     "numba": ("numba", "fast"),
+    "ray": ("ray", "ray"),
 }
 
 

@@ -1,5 +1,5 @@
 """The ``textgym`` command: list, inspect and roll out the registered environments; train,
-evaluate and benchmark agents into run folders."""
+evaluate, compare and benchmark agents into run folders."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from textgym.registration import BENCHMARK, ENV_IDS
 
 class CliError(Exception):
     """A user error: printed without a traceback, exit status 2."""
+
+
+class CliFailure(Exception):
+    """The command ran but some of its work failed (exit status 1, not 2: the arguments
+    were fine)."""
 
 
 def _check_env_id(env_id: str) -> str:
@@ -219,16 +224,43 @@ def cmd_eval(args: argparse.Namespace) -> None:
     for key, value in result.items():
         if key.startswith("eval/") and key != "eval/num_samples":
             print(f"  {key:<18} {value:.4f}")
+    signatures = result.get("signatures", {})
+    if signatures:
+        print("signatures:")
+        for key, text in signatures.items():
+            print(f"  {key:<18} {text}")
     print(f"wrote {args.run_dir}/eval_{args.split}.json and predictions_{args.split}.jsonl")
+
+
+def cmd_compare(args: argparse.Namespace) -> None:
+    from textgym.bench.compare import compare_runs, format_comparison
+    from textgym.bench.runs import RunFolderError
+
+    metrics = [m for m in args.metric.split(",") if m] if args.metric else None
+    if args.resamples is not None and args.resamples < 1:
+        raise CliError(f"--resamples: expected an integer >= 1, got {args.resamples}")
+    try:
+        comparison = compare_runs(
+            args.run_a, args.run_b, split=args.split, metrics=metrics, test=args.test,
+            resamples=args.resamples, seed=args.seed,
+        )  # fmt: skip
+    except (RunFolderError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps(comparison.to_dict(), sort_keys=True))
+        return
+    print(format_comparison(comparison))
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
     from textgym.bench.config import ConfigError
     from textgym.bench.runs import RunFolderError
-    from textgym.bench.suite import SUITES, run_suite
+    from textgym.bench.suite import SuiteRunsFailed, load_suite, run_suite
 
-    if args.suite not in SUITES:
-        raise CliError(f"--suite: expected one of {', '.join(SUITES)}, got {args.suite!r}")
+    try:
+        suite = load_suite(args.suite)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from None
     try:
         seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     except ValueError:
@@ -237,11 +269,14 @@ def cmd_bench(args: argparse.Namespace) -> None:
         raise CliError(f"--jobs: expected >= 1, got {args.jobs}")
     try:
         report = run_suite(
-            args.suite, args.out, seeds=seeds, jobs=args.jobs, force=args.force,
+            suite, args.out, seeds=seeds, jobs=args.jobs, force=args.force,
             progress=_progress(args), log=None if args.json else print,
+            backend=args.backend, address=args.address,
         )  # fmt: skip
-    except (ConfigError, RunFolderError) as exc:
+    except (ConfigError, RunFolderError, ConnectionError) as exc:
         raise CliError(str(exc)) from None
+    except SuiteRunsFailed as exc:
+        raise CliFailure(str(exc)) from None
     if args.json:
         print(json.dumps(report.to_dict(), sort_keys=True))
         return
@@ -346,6 +381,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser(
+        "compare",
+        help="paired significance test of run B against run A on the same samples",
+        description=(
+            "Compare two runs' predictions on the same samples with sacrebleu's paired "
+            "bootstrap resampling (--paired-bs) or approximate randomization (--paired-ar): "
+            "each metric's score for both, B - A with its 95% confidence interval, the "
+            "p-value and the metric's signature. bleu, chrf, chrf++ and ter are corpus scores "
+            "(0-100), ROUGE and f1 mean per-sample F (0-1), other names the mean of the "
+            "per-sample values the runs recorded (score: the reward)."
+        ),
+    )
+    p.add_argument("run_a", metavar="RUN_A", help="the baseline: a run folder or predictions file")
+    p.add_argument("run_b", metavar="RUN_B", help="the compared run folder or predictions file")
+    p.add_argument(
+        "--split", default="test",
+        help="read predictions_SPLIT.jsonl (written by `textgym eval RUN --split SPLIT`; "
+        "default test), or 'final' for the training run's predictions.jsonl",
+    )  # fmt: skip
+    p.add_argument("--metric", help="comma-separated metrics (default: all the runs recorded)")
+    p.add_argument(
+        "--test", choices=["bootstrap", "randomization"], default="bootstrap",
+        help="paired bootstrap (default) or approximate randomization",
+    )  # fmt: skip
+    p.add_argument(
+        "--resamples", type=int, help="bootstrap resamples or randomization trials "
+        "(default 1000 / 10000, as sacrebleu)",
+    )  # fmt: skip
+    p.add_argument("--seed", type=int, default=12345, help="RNG seed (default 12345, as sacrebleu)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
         "bench",
         help="run a suite of envs x algorithms x seeds and aggregate it (resumable)",
         description=(
@@ -355,10 +422,24 @@ def build_parser() -> argparse.ArgumentParser:
             "comparison.png."
         ),
     )
-    p.add_argument("--suite", default="quick", help="quick (default) or full")
+    p.add_argument(
+        "--suite", default="quick",
+        help="quick (default), full, or a suite file (YAML/JSON: envs, algos, seeds)",
+    )  # fmt: skip
     p.add_argument("--out", required=True, help="the suite folder")
     p.add_argument("--seeds", help="comma-separated seeds (default: the suite's)")
-    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    p.add_argument(
+        "--jobs", type=int, default=1, help="local backend: runs in parallel (processes)"
+    )
+    p.add_argument(
+        "--backend", default="local", choices=["local", "ray"],
+        help="local: this machine's processes; ray: one Ray task per run",
+    )  # fmt: skip
+    p.add_argument(
+        "--address", default=None,
+        help="with --backend ray: the cluster (auto, HOST:PORT, ray://HOST:PORT); default: a "
+        "Ray instance on this machine",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="start every run over")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
@@ -382,6 +463,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"textgym: error: {exc}", file=sys.stderr)
         return 2
+    except CliFailure as exc:
+        print(f"textgym: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

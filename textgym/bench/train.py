@@ -268,6 +268,7 @@ def _train_locked(
         "seconds_this_session": time.perf_counter() - started,
         "resumed_from": resumed_from,
     }
+    summary["signatures"] = _signatures(config, predictions, summary)
     # The finish line: written after every other final file, so that a folder with a summary
     # lacks nothing.
     folder.write_summary(summary)
@@ -543,8 +544,21 @@ def evaluate_run(
     }
     from textgym._io import atomic_write_json
 
+    result["signatures"] = _signatures(config, folder.path / f"predictions_{split}.jsonl", result)
     atomic_write_json(folder.path / f"eval_{split}.json", result)
     return result
+
+
+def _signatures(
+    config: Mapping[str, Any], predictions: Path, reported: Mapping[str, Any]
+) -> dict[str, str]:
+    """``eval/<metric>`` -> the metric's signature, for the metrics of a predictions file."""
+    from textgym.bench.compare import read_predictions, reward_name, run_signatures
+
+    rows = read_predictions(predictions)
+    reward = reward_name(config["env_id"], config["env"])
+    signatures = run_signatures(rows, reward, keys=list(reported))
+    return {key: signatures[key] for key in reported if key in signatures}
 
 
 def format_summary(summary: Mapping[str, Any]) -> str:

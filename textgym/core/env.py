@@ -27,6 +27,9 @@ MAX_NEW_TOKENS_LIMIT = 16_384
 MAX_PROMPT_LEN_LIMIT = 131_072
 _PROMPT_CACHE_SIZE = 50_000
 TruncationSide = Literal["left", "right"]
+#: Values of ``infos=``, for single envs and the native vector env alike: ``"full"`` (every
+#: reset and step reports its info) or ``"final"`` (only the step that ends an episode does).
+INFO_MODES = ("full", "final")
 
 
 def step_info(
@@ -138,7 +141,8 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     Every step: ``sample_id``, ``source``, ``references`` (list of str; left out with
     ``info_references=False``), ``generated`` (str), ``prompt_truncated`` (bool). At the end of
     an episode also ``metrics``: ``{"score": ...}`` plus every metric of the task, each in
-    [0, 1].
+    [0, 1]. With ``infos="final"`` reset and every step before the last return ``{}``, as the
+    vector env's ``infos="final"`` does.
 
     Args:
         dataset: Random-access samples (``len`` and integer indexing).
@@ -159,6 +163,11 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             and episode end), so that an agent reading ``info`` cannot copy the answer; for
             training. ``True`` (default) keeps them for evaluation and inspection. Either way
             they stay available as ``env.unwrapped.sample.references``.
+        infos: ``"full"`` (default): every ``reset`` and ``step`` returns the info above.
+            ``"final"``: ``reset`` and the steps of a running episode return an empty dict and
+            only the step that ends an episode returns its info (with ``generated`` and
+            ``metrics``), as the native vector env's ``infos="final"`` does; for clients that
+            cannot store text infos at every step (TorchRL's info readers).
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -176,6 +185,7 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         truncation_side: TruncationSide = "right",
         render_mode: str | None = None,
         info_references: bool = True,
+        infos: str = "full",
     ) -> None:
         if len(dataset) == 0:
             raise ValueError("dataset: no samples; an environment needs at least one")
@@ -189,6 +199,8 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             raise UnsupportedRenderModeError(
                 f"render_mode: expected None or 'ansi', got {render_mode!r}"
             )
+        if infos not in INFO_MODES:
+            raise ValueError(f"infos: expected one of {', '.join(INFO_MODES)}, got {infos!r}")
         parts = template_parts(prompt_template)
         if not isinstance(info_references, (bool, np.bool_)):
             raise ValueError(f"info_references: expected True or False, got {info_references!r}")
@@ -221,6 +233,7 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.truncation_side = truncation_side
         self.render_mode = render_mode
         self.info_references = bool(info_references)
+        self.infos_mode = infos
 
         self.observation_space = tg_spaces.observation_space(
             vocab_size, self.max_prompt_len, self.max_new_tokens
@@ -521,6 +534,8 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     def _info(self) -> dict[str, Any]:
         assert self._sample is not None
+        if self.infos_mode == "final" and not self._done:
+            return {}
         return step_info(
             self._sample,
             self._text,

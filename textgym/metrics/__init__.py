@@ -6,6 +6,9 @@ Plain functions (scores equal the reference implementations to within 1e-9):
   sacrebleu 2.x with default settings (0-100 scale; TER is lower-is-better).
 * ``rouge`` / ``rouge_scores``: rouge-score's ``RougeScorer(...).score_multi`` F-measure
   (rouge1..rouge9, rougeL, rougeLsum; Porter stemming by default; 0-1 scale).
+  ``flavor="rouge155"`` gives the official ROUGE-1.5.5 perl script's numbers instead, and
+  ``corpus_rouge(hyps, refs_list)`` its corpus-level precision, recall and F
+  (:mod:`textgym.metrics.rouge155`).
 * ``token_f1``: SQuAD token F1 (0-1 scale).
 
 Dense rewards: ``IncrementalBLEU``, ``IncrementalChrF``, ``IncrementalTokenF1``,
@@ -27,6 +30,10 @@ and :mod:`textgym.metrics.content_ids` (content-word ROUGE-L) score many growing
 as ids of the embedded word tokenizer with numpy (or compiled loops with numba), bit for bit
 equal to the string functions (the native vector env uses them; import them explicitly, they
 need numpy).
+
+Citing: ``signature(name, **options)`` is sacrebleu's reproducibility signature (and a
+ROUGE equivalent); ``paired_bootstrap`` / ``paired_randomization`` are sacrebleu's paired
+significance tests (``--paired-bs`` / ``--paired-ar``) between two systems' outputs.
 
 Reference statistics, word stems and tokenisations are cached (bounded); results never
 depend on the caches and ``clear_caches()`` drops them. nltk (stemming) and numpy (batch
@@ -54,6 +61,9 @@ from .incremental import (
     incremental,
 )
 from .rouge import VALID_VARIANTS, rouge, rouge_scores
+from .rouge155 import CorpusRouge, RougeTriple, corpus_rouge, rouge_prf
+from .signatures import signature
+from .significance import PairedResult, paired_bootstrap, paired_randomization
 from .ter import sentence_ter
 
 
@@ -67,6 +77,7 @@ def clear_caches() -> None:
     from .chrf import chrf_ref
     from .incremental import MEMOIZED_TOKENIZERS, _bleu_index
     from .rouge import rouge_ref
+    from .rouge155 import clear_caches as clear_rouge155_caches
 
     for tokenizer in MEMOIZED_TOKENIZERS:
         tokenizer.cache.clear()
@@ -75,6 +86,7 @@ def clear_caches() -> None:
     chrf_ref.cache_clear()
     rouge_ref.cache_clear()
     _STEM_CACHE.clear()
+    clear_rouge155_caches()
 
 
 __all__ = [
@@ -88,6 +100,10 @@ __all__ = [
     "VALID_VARIANTS",
     "clear_caches",
     "corpus_bleu",
+    "corpus_rouge",
+    "CorpusRouge",
+    "RougeTriple",
+    "rouge_prf",
     "rouge",
     "rouge_batch",
     "score_batch",
@@ -100,4 +116,8 @@ __all__ = [
     "sentence_chrf",
     "sentence_ter",
     "token_f1",
+    "PairedResult",
+    "paired_bootstrap",
+    "paired_randomization",
+    "signature",
 ]

@@ -213,6 +213,7 @@ def rouge_scores(
     references: Sequence[str],
     variants: Sequence[str] = ("rouge1", "rouge2", "rougeL"),
     stem: bool = True,
+    flavor: str = "rouge-score",
 ) -> dict[str, float]:
     """Several ROUGE F-measures at once, sharing tokenisation of the hypothesis.
 
@@ -224,14 +225,22 @@ def rouge_scores(
         references: One or more reference strings.
         variants: ROUGE types among rouge1..rouge9, rougeL, rougeLsum.
         stem: Apply the Porter stemmer to tokens longer than 3 characters.
+        flavor: ``"rouge-score"`` (above) or ``"rouge155"``: the official ROUGE-1.5.5 perl
+            script's tokens, WordNet exceptions and stemmer, and its combination of several
+            references (counts summed, ``-f A``); see :mod:`textgym.metrics.rouge155`.
 
     Returns:
         Mapping variant -> F-measure in [0, 1].
 
     Raises:
         TypeError: On a non-string hypothesis or malformed references.
-        ValueError: On empty references or an unknown variant.
+        ValueError: On empty references or an unknown variant or flavor.
     """
+    if flavor != "rouge-score":
+        from .rouge155 import check_flavor, rouge155_scores
+
+        check_flavor(flavor)
+        return rouge155_scores(hypothesis, references, variants, stem)
     check_hypothesis(hypothesis)
     refs = check_references(references)
     if isinstance(variants, str):
@@ -249,7 +258,11 @@ def rouge_scores(
 
 
 def rouge(
-    hypothesis: str, references: Sequence[str], variant: str = "rougeL", stem: bool = True
+    hypothesis: str,
+    references: Sequence[str],
+    variant: str = "rougeL",
+    stem: bool = True,
+    flavor: str = "rouge-score",
 ) -> float:
     """One ROUGE F-measure, equal to rouge-score's ``score_multi(...)[variant].fmeasure``.
 
@@ -258,12 +271,14 @@ def rouge(
         references: One or more reference strings; the best F-measure counts.
         variant: rouge1..rouge9, rougeL or rougeLsum (newline-separated sentences).
         stem: Apply the Porter stemmer to tokens longer than 3 characters.
+        flavor: ``"rouge-score"`` or ``"rouge155"`` (the official perl script's numbers;
+            references combined as its ``-f A``), see :func:`rouge_scores`.
 
     Returns:
         The F-measure in [0, 1].
 
     Raises:
         TypeError: On a non-string hypothesis or malformed references.
-        ValueError: On empty references or an unknown variant.
+        ValueError: On empty references or an unknown variant or flavor.
     """
-    return rouge_scores(hypothesis, references, (check_variant(variant),), stem)[variant]
+    return rouge_scores(hypothesis, references, (check_variant(variant),), stem, flavor)[variant]

@@ -95,9 +95,13 @@ class RougeTokenMap(IdSymbolMap):
         except ValueError:
             return None
 
+    def reference_tokens(self, text: str) -> list[str]:
+        """The rouge-score tokens of a reference (the hook a flavour's map overrides)."""
+        return rouge_ref(text, self.stem).tokens
+
     def reference_types(self, text: str) -> np.ndarray:
         """Types of the rouge-score tokens of ``text``; tokens no id produces get ``unknown``."""
-        return self.symbol_types(rouge_ref(text, self.stem).tokens)
+        return self.symbol_types(self.reference_tokens(text))
 
 
 class RougeIdBatch:
@@ -190,13 +194,13 @@ class RougeIdBatch:
             ``False`` (storing nothing) if a reference is longer than
             :data:`MAX_REFERENCE_TOKENS` rouge tokens; score that sample with the string path.
         """
-        types_of, num_types, stem = self.map.types.get, self._num_types, self.map.stem
+        types_of, num_types = self.map.types.get, self._num_types
         lengths: list[int] = []
         entries: dict[int, int] = {}  # reference * num_types + type -> positions bit mask
         for k, ref in enumerate(references):
             ids = None if reference_ids is None else reference_ids[k]
             if ids is None:
-                types = [types_of(token) for token in rouge_ref(ref, stem).tokens]
+                types = [types_of(token) for token in self.map.reference_tokens(ref)]
             else:
                 types = self.map.hypothesis_types(ids).tolist()
             if len(types) > MAX_REFERENCE_TOKENS:

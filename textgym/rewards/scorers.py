@@ -44,6 +44,31 @@ _METRICS: dict[str, _MetricDef] = {
 #: Names accepted by ``reward=`` and listed in ``info["metrics"]``.
 METRIC_NAMES: tuple[str, ...] = tuple(_METRICS)
 
+# ROUGE-1.5.5's numbers (textgym.metrics.rouge155), opt-in by name only: kept out of
+# METRIC_NAMES so that no task reports them unasked. The trackers rescore the whole text
+# (no incremental form yet); terminal rewards score once per episode anyway.
+_ROUGE155_METRICS: dict[str, _MetricDef] = {
+    f"rouge155-{suffix}": _MetricDef(
+        partial(metrics.rouge, variant=variant, stem=True, flavor="rouge155"),
+        partial(
+            metrics.RescoringScorer,
+            partial(metrics.rouge, variant=variant, stem=True, flavor="rouge155"),
+        ),
+        1.0,
+    )
+    for suffix, variant in (
+        ("1", "rouge1"),
+        ("2", "rouge2"),
+        ("L", "rougeL"),
+        ("Lsum", "rougeLsum"),
+    )
+}
+
+#: Opt-in ``reward=`` names with the official ROUGE-1.5.5 F-measure (stemmed, ``-m``):
+#: ``rouge155-1``, ``rouge155-2``, ``rouge155-L`` (the text as one sentence) and
+#: ``rouge155-Lsum`` (lines as sentences, the script's summary-level ROUGE-L).
+ROUGE155_NAMES: tuple[str, ...] = tuple(_ROUGE155_METRICS)
+
 #: Model-based rewards accepted by ``reward=`` (alone or in a weight dict): name -> class path.
 #: Imported on use: they need optional extras (``textgym[semantic]``).
 MODEL_REWARDS: dict[str, str] = {"semantic": "textgym.rewards.semantic:SemanticSimilarity"}
@@ -75,8 +100,8 @@ class MetricScorer:
     """
 
     def __init__(self, name: str) -> None:
-        if name not in _METRICS:
-            known = (*METRIC_NAMES, "content", *MODEL_REWARDS)
+        if name not in _METRICS and name not in _ROUGE155_METRICS:
+            known = (*METRIC_NAMES, *ROUGE155_NAMES, "content", *MODEL_REWARDS)
             close = difflib.get_close_matches(name, known, n=3)
             hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
             raise ValueError(
@@ -84,7 +109,7 @@ class MetricScorer:
                 f"a {{metric: weight}} dict, a callable or a 'module:function' string.{hint}"
             )
         self.name = name
-        self._def = _METRICS[name]
+        self._def = _METRICS[name] if name in _METRICS else _ROUGE155_METRICS[name]
 
     @property
     def scale(self) -> float:
@@ -272,7 +297,7 @@ def score_metrics(names: Sequence[str], text: str, references: Sequence[str]) ->
     ROUGE variants share one tokenisation and stemming of ``text``; the values equal
     :meth:`MetricScorer.score` of each name.
     """
-    rouge_names = [n for n in names if n.startswith("rouge")]
+    rouge_names = [n for n in names if n.startswith("rouge") and n not in _ROUGE155_METRICS]
     values: dict[str, float] = {}
     if rouge_names:
         values.update(metrics.rouge_scores(text, references, variants=rouge_names, stem=True))

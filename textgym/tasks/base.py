@@ -145,6 +145,9 @@ class TaskEnv(TokenMDPEnv):
         info_references: ``False`` leaves ``references`` out of every ``info``, so that an
             agent cannot read the answer there (for training envs; evaluation keeps the
             default ``True``). They stay available as ``env.unwrapped.sample.references``.
+        infos: ``"full"`` (default) or ``"final"``: only the step that ends an episode returns
+            an info, reset and the other steps ``{}`` (see
+            :class:`~textgym.core.env.TokenMDPEnv`; the vector env's option of the same name).
     """
 
     family: ClassVar[str]
@@ -177,6 +180,7 @@ class TaskEnv(TokenMDPEnv):
         render_mode: str | None = None,
         task_version: int = 0,
         info_references: bool = True,
+        infos: str = "full",
         **unexpected: Any,
     ) -> None:
         if unexpected:
@@ -256,6 +260,7 @@ class TaskEnv(TokenMDPEnv):
             truncation_side=(truncation_side or self.default_truncation_side),  # type: ignore[arg-type]
             render_mode=render_mode,
             info_references=info_references,
+            infos=infos,
         )
         self.task_version = task_version
         self.template_words = template_words
@@ -341,6 +346,13 @@ class TaskEnv(TokenMDPEnv):
         }
 
     def _reject(self, unexpected: Mapping[str, Any]) -> None:
+        """Raise the ``TypeError`` Python would raise, plus a suggestion and the valid names.
+
+        The message starts as Python's own (``TextSummEnv.__init__() got an unexpected keyword
+        argument 'x'``) and repeats ``unexpected keyword argument 'name'`` for every further
+        name: libraries that probe for optional arguments (TorchRL passes ``frameskip`` and
+        retries without it) recognise the argument to drop by that exact text.
+        """
         # Read off the signature, so the list can never drift from the constructor.
         valid = [
             name
@@ -349,10 +361,13 @@ class TaskEnv(TokenMDPEnv):
         ]
         messages = []
         for name in unexpected:
-            close = difflib.get_close_matches(name, valid, n=1)
-            messages.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            close = difflib.get_close_matches(str(name), valid, n=1)
+            messages.append(
+                f"unexpected keyword argument {name!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else "")
+            )
         raise TypeError(
-            f"{type(self).__name__}: unknown argument(s) {', '.join(messages)}; "
+            f"{type(self).__name__}.__init__() got an {', and an '.join(messages)}; "
             f"valid arguments: {', '.join(valid)}"
         )
 

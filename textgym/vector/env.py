@@ -10,7 +10,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from textgym.core.env import TokenMDPEnv, step_info
+from textgym.core.env import INFO_MODES, TokenMDPEnv, step_info
 from textgym.core.spaces import ID_DTYPE
 from textgym.data.sample import Sample
 from textgym.metrics.ngram_ids import jit_available
@@ -18,11 +18,11 @@ from textgym.rewards.base import ScoreTracker
 from textgym.tokenizers.embedded import WordTokenizer
 from textgym.vector.id_metrics import IdMetrics, clip_unit, plan_id_metrics
 
-INFO_MODES = ("full", "final")
 _SLOTS_MAX = 50_000  # samples whose prompt row (and reference data) are kept
 _SLOTS_BYTES = 64 * 2**20  # ... within this many bytes of prompt rows
 _DRAWS = 32  # sample draws buffered per env (see TextVectorEnv._draw)
 _STEP_INFO_KEYS = ("sample_id", "source", "references", "generated", "prompt_truncated")
+_EPISODE_KEYS = ("sample_id", "source", "references")  # the same at every step of an episode
 
 
 class TextVectorEnv(VectorEnv):
@@ -150,6 +150,10 @@ class TextVectorEnv(VectorEnv):
         self._slot_truncated = np.zeros(slots, dtype=np.bool_)
         self._slot_fast = np.zeros(slots, dtype=np.bool_)
         self._slot_sample = np.full(slots, None, dtype=object)
+        # Info columns fixed for an episode, per cached sample and per env: infos="full"
+        # copies them with one array assignment per step instead of a Python loop over envs.
+        self._slot_info = {key: np.full(slots, None, dtype=object) for key in _EPISODE_KEYS}
+        self._row_info = {key: np.full(n, None, dtype=object) for key in _EPISODE_KEYS}
         self._positions_p = np.arange(p)
         # Envs whose episode is scored by the token-id kernel (the rest by the string path).
         self._kernel = self._make_kernel(slots, id_metrics, jit)
@@ -422,6 +426,8 @@ class TextVectorEnv(VectorEnv):
             )
         slot_ids = self._slots(indices)
         self._samples[rows] = self._slot_sample[slot_ids]
+        for key, column in self._row_info.items():
+            column[rows] = self._slot_info[key][slot_ids]
         prompt_len = self._slot_prompt_len[slot_ids]
         self._prompt_ids[rows] = self._slot_prompt[slot_ids]
         self._prompt_len[rows] = prompt_len
@@ -511,6 +517,11 @@ class TextVectorEnv(VectorEnv):
         if self._kernel is not None:
             self._slot_fast[slot] = self._kernel.store(slot, sample.references)
         self._slot_sample[slot] = sample
+        self._slot_info["sample_id"][slot] = sample.id
+        self._slot_info["source"][slot] = sample.source
+        # One list per cached sample, handed to every info of its episodes (as the single
+        # env's info it is a list; a caller that mutates it changes later infos too).
+        self._slot_info["references"][slot] = list(sample.references)
         self._slot_of[index] = slot
         self._slot_index[slot] = index
         self._slots_used += 1
@@ -583,23 +594,32 @@ class TextVectorEnv(VectorEnv):
             # The columns of step_info (core.env) without a dict per env; the parity tests
             # against SyncVectorEnv hold the two together, the key check guards its shape.
             self._refresh_texts(rows)
-            samples = self._samples[rows].tolist()
-            columns: dict[str, list[Any]] = {
-                "sample_id": [s.id for s in samples],  # type: ignore[union-attr]
-                "source": [s.source for s in samples],  # type: ignore[union-attr]
-            }
-            if self._info_references:
-                columns["references"] = [list(s.references) for s in samples]  # type: ignore[union-attr]
-            columns["generated"] = [self._texts[i] for i in row_list]
-            columns["prompt_truncated"] = self._truncated_prompt[rows].tolist()
-        else:
-            per_env = [self._info(i, with_metrics=False) for i in row_list]
-            columns = {key: [info[key] for info in per_env] for key in per_env[0]}
-
-        infos: dict[str, Any] = {}
+            infos: dict[str, Any] = {}
+            for key in self._info_keys:
+                if key == "prompt_truncated":
+                    array = np.zeros(n, dtype=np.bool_)
+                    array[rows] = self._truncated_prompt[rows]
+                elif key == "sample_id" and _numeric(self._row_info[key][rows[0]]):
+                    head = self._row_info[key][rows[0]]  # int ids: an int array, as Gymnasium's
+                    array = np.zeros(n, dtype=type(head))
+                    array[rows] = self._row_info[key][rows]
+                else:
+                    array = np.full(n, None, dtype=object)
+                    if key == "generated":
+                        array[rows] = np.fromiter(
+                            (self._texts[i] for i in row_list), dtype=object, count=len(row_list)
+                        )
+                    else:
+                        array[rows] = self._row_info[key][rows]
+                infos[key], infos[f"_{key}"] = array, mask.copy()
+            self._add_metrics(infos, rows)
+            return infos
+        per_env = [self._info(i, with_metrics=False) for i in row_list]
+        columns = {key: [info[key] for info in per_env] for key in per_env[0]}
+        infos = {}
         for key, values in columns.items():
             head = values[0]
-            if type(head) in (int, float, bool) or isinstance(head, np.number):
+            if _numeric(head):
                 array = np.zeros(n, dtype=type(head))
                 array[rows] = values
             else:
@@ -607,6 +627,12 @@ class TextVectorEnv(VectorEnv):
                 # fromiter keeps each value (a list included) as one element.
                 array[rows] = np.fromiter(values, dtype=object, count=len(values))
             infos[key], infos[f"_{key}"] = array, mask.copy()
+        self._add_metrics(infos, rows)
+        return infos
+
+    def _add_metrics(self, infos: dict[str, Any], rows: np.ndarray) -> None:
+        """The nested ``metrics`` info of the envs among ``rows`` whose episode has ended."""
+        n = self.num_envs
         metric_rows = rows[self._has_metrics[rows]]
         if len(metric_rows):
             metric_mask = np.zeros(n, dtype=np.bool_)
@@ -618,7 +644,6 @@ class TextVectorEnv(VectorEnv):
                 array[metric_rows] = values[:, k]
                 nested[name], nested[f"_{name}"] = array, metric_mask.copy()
             infos["metrics"], infos["_metrics"] = nested, metric_mask
-        return infos
 
     def _info(self, i: int, with_metrics: bool = True) -> dict[str, Any]:
         self._refresh_text(i)
@@ -634,3 +659,8 @@ class TextVectorEnv(VectorEnv):
             metrics,
             references=self._info_references,
         )
+
+
+def _numeric(value: Any) -> bool:
+    """Whether ``VectorEnv._add_info`` stores ``value`` in a numeric array (not ``object``)."""
+    return type(value) in (int, float, bool) or isinstance(value, np.number)

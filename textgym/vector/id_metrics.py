@@ -35,6 +35,8 @@ from textgym.rewards.content import CONTENT, ContentScorer, ProductScorer
 from textgym.rewards.scorers import MetricScorer, WeightedScorer
 
 _ROUGE = frozenset({*(f"rouge{n}" for n in range(1, 10)), "rougeL"})
+# The opt-in ROUGE-1.5.5 rewards with a kernel (rouge155-Lsum needs line breaks: text path).
+_ROUGE155 = frozenset({"rouge155-1", "rouge155-2", "rouge155-L"})
 
 
 class IdKernel(Protocol):
@@ -81,6 +83,15 @@ def _rouge(names: list[str], b: _Build) -> IdKernel | None:
     return RougeIdBatch(token_map, b.num_rows, b.max_ids, names, capacity=b.capacity, jit=b.jit)
 
 
+def _rouge155(names: list[str], b: _Build) -> IdKernel | None:
+    from textgym.metrics.rouge155_ids import Rouge155IdBatch, Rouge155TokenMap
+
+    token_map = Rouge155TokenMap.from_tokenizer(b.tokenizer, stem=True)  # the scorers stem
+    if token_map is None:
+        return None
+    return Rouge155IdBatch(token_map, b.num_rows, b.max_ids, names, capacity=b.capacity, jit=b.jit)
+
+
 def _bleu(names: list[str], b: _Build) -> IdKernel | None:
     token_map = BleuTokenMap.from_tokenizer(b.tokenizer)
     return None if token_map is None else BleuIdBatch(token_map, b.num_rows, b.capacity, jit=b.jit)
@@ -120,6 +131,7 @@ class _Family:
 # symbol of an id: characters for chrF), so with dense rewards they pay off later.
 _FAMILIES = (
     _Family(_ROUGE, _rouge, 128, 8),
+    _Family(_ROUGE155, _rouge155, 128, 8),  # the same state as ROUGE: assumed, not measured
     _Family(frozenset({"bleu"}), _bleu, 128, 32),
     _Family(frozenset({"chrf"}), _chrf, 128, 32),
     _Family(frozenset({"f1"}), _f1, 128, 32),

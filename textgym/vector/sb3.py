@@ -4,13 +4,15 @@ SB3 algorithms take their own ``VecEnv`` API (``step_async``/``step_wait``, same
 one info dict per env with ``terminal_observation``). :class:`SB3VecEnv` presents a
 :class:`~textgym.vector.env.TextVectorEnv` that way, so PPO and friends step N episodes with
 numpy instead of N Python envs, and learn exactly what they learn on ``DummyVecEnv`` over single
-envs with the same seeds (tested).
+envs with the same seeds (tested). Each episode end carries ``info["episode"]``, as under
+SB3's ``VecMonitor``, so that ``rollout/ep_rew_mean`` and ``ep_len_mean`` are logged.
 
 Importing this module imports stable-baselines3 (and torch).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +40,12 @@ class SB3VecEnv(VecEnv):
 
     Seeding follows SB3: ``venv.seed(s)`` (which ``PPO(seed=s)`` calls) makes the next
     ``reset`` seed env ``i`` with ``s + i``, as ``DummyVecEnv`` does.
+
+    Episode statistics follow ``VecMonitor``: the info of an env whose episode ends holds
+    ``"episode": {"r": return, "l": length, "t": seconds since this VecEnv was made}``, the
+    return summed in float32 as ``VecMonitor`` sums it. SB3 reads it for ``rollout/ep_rew_mean``
+    (a bare custom ``VecEnv`` would silently log no returns). Wrapping ``VecMonitor`` around it
+    still counts each episode once: ``VecMonitor`` replaces the entry with its own, equal one.
     """
 
     def __init__(self, env_id: str, num_envs: int, **kwargs: Any) -> None:
@@ -51,6 +59,9 @@ class SB3VecEnv(VecEnv):
         self._actions: np.ndarray | None = None
         super().__init__(num_envs, native.single_observation_space, native.single_action_space)
         self.metadata = {"render_modes": []}
+        self._t_start = time.time()
+        self._episode_returns = np.zeros(num_envs, dtype=np.float32)
+        self._episode_lengths = np.zeros(num_envs, dtype=np.int64)
 
     def reset(self) -> dict[str, np.ndarray]:
         if any(self._options):
@@ -59,6 +70,9 @@ class SB3VecEnv(VecEnv):
         self._reset_seeds()
         self._reset_options()
         self.reset_infos = [{} for _ in range(self.num_envs)]
+        # A reset abandons running episodes, as VecMonitor's reset does.
+        self._episode_returns[:] = 0
+        self._episode_lengths[:] = 0
         return obs
 
     def step_async(self, actions: np.ndarray) -> None:
@@ -70,15 +84,26 @@ class SB3VecEnv(VecEnv):
         obs, rewards, terminated, truncated, infos = self.native.step(self._actions)
         self._actions = None
         dones = terminated | truncated
+        # float32 rewards, as DummyVecEnv stores them.
+        rewards = rewards.astype(np.float32)
+        self._episode_returns += rewards
+        self._episode_lengths += 1
         per_env: list[dict[str, Any]] = [
             {"TimeLimit.truncated": bool(truncated[i] and not terminated[i])}
             for i in range(self.num_envs)
         ]
+        elapsed = round(time.time() - self._t_start, 6)
         for i in np.flatnonzero(dones):
             per_env[i].update(_env_info(infos["final_info"], int(i)))
             per_env[i]["terminal_observation"] = infos["final_obs"][i]
-        # float32 rewards, as DummyVecEnv stores them.
-        return obs, rewards.astype(np.float32), dones, per_env
+            per_env[i]["episode"] = {
+                "r": float(self._episode_returns[i]),
+                "l": int(self._episode_lengths[i]),
+                "t": elapsed,
+            }
+        self._episode_returns[dones] = 0
+        self._episode_lengths[dones] = 0
+        return obs, rewards, dones, per_env
 
     def close(self) -> None:
         self.native.close()
