@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 # so that no bare `torch` requirement pulls several GB of CUDA wheels.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install run baselines test test-slow test-tianshou test-rllib lint bench bench-lm clean
+.PHONY: install run reproduce baselines test test-slow test-tianshou test-rllib lint bench bench-lm clean
 
 install: $(STAMP)
 
@@ -23,6 +23,11 @@ $(STAMP): pyproject.toml
 RUN_OUT ?= runs/quick
 run: $(STAMP)
 	$(VENV)/bin/textgym bench --suite quick --out $(RUN_OUT) --jobs 2
+
+# After `make run`: is each cell identical to the published quick suite, within its 95% CI, or
+# different? (exit status 1 unless every cell reproduces)
+reproduce: $(STAMP)
+	$(VENV)/bin/textgym compare benchmarks/results/quick_suite $(RUN_OUT)
 
 baselines: $(STAMP)
 	$(VENV)/bin/textgym baselines --episodes 200 --seed 0

@@ -148,6 +148,16 @@ def test_a_failing_run_lets_the_others_finish_and_a_rerun_retries_only_it(
     report = suite_module.run_suite(path, out)
     assert calls == [str(suite_module.run_folder(out, ENV, "ppo", 1))]  # only the failed one
     assert len(report.runs) == 2 and not log.exists()  # the stale log went with the success
+    # The results say what produced them: versions, CPU model and vector ISA, commit.
+    produced = json.loads((out / "results.json").read_text())["environment"]
+    import numpy
+
+    assert produced["versions"]["numpy"] == numpy.__version__
+    assert isinstance(produced["machine"]["isa"], list) and produced["machine"]["cpu"]
+    assert "host" not in produced["machine"]
+    text = (out / "results.md").read_text()
+    assert f"numpy {numpy.__version__}" in text and "Produced with" in text
+    assert f"textgym bench --suite {path}" in text  # a file suite regenerates from its file
 
 
 def test_cli_bench_reports_failed_runs_with_exit_status_1(

@@ -234,8 +234,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 def cmd_compare(args: argparse.Namespace) -> None:
     from textgym.bench.compare import compare_runs, format_comparison
+    from textgym.bench.reproduce import is_suite_folder
     from textgym.bench.runs import RunFolderError
 
+    if is_suite_folder(args.run_a) and is_suite_folder(args.run_b):
+        _reproduction_check(args.run_a, args.run_b, args.json)
+        return
     metrics = [m for m in args.metric.split(",") if m] if args.metric else None
     if args.resamples is not None and args.resamples < 1:
         raise CliError(f"--resamples: expected an integer >= 1, got {args.resamples}")
@@ -250,6 +254,24 @@ def cmd_compare(args: argparse.Namespace) -> None:
         print(json.dumps(comparison.to_dict(), sort_keys=True))
         return
     print(format_comparison(comparison))
+
+
+def _reproduction_check(published: str, new: str, as_json: bool) -> None:
+    """Two suite folders: each published cell identical, within its CI, or different."""
+    from textgym.bench.reproduce import compare_suites, format_suite_comparison
+    from textgym.bench.runs import RunFolderError
+
+    try:
+        comparison = compare_suites(published, new)
+    except RunFolderError as exc:
+        raise CliError(str(exc)) from None
+    print(
+        json.dumps(comparison.to_dict(), sort_keys=True)
+        if as_json
+        else format_suite_comparison(comparison)
+    )
+    if not comparison.ok:
+        raise CliFailure(f"{new!r} does not reproduce {published!r} (see the verdicts above)")
 
 
 def cmd_bench(args: argparse.Namespace) -> None:
@@ -279,10 +301,14 @@ def cmd_bench(args: argparse.Namespace) -> None:
         raise CliFailure(str(exc)) from None
     if args.json:
         print(json.dumps(report.to_dict(), sort_keys=True))
-        return
-    print()
-    print(report.table)
-    print(f"\ntables, plot and runs: {report.path}")
+    else:
+        print()
+        print(report.table)
+        print(f"\ntables, plot and runs: {report.path}")
+    if args.compare:
+        if not args.json:
+            print()
+        _reproduction_check(args.compare, str(report.path), args.json)
 
 
 def _note(text: str) -> None:
@@ -389,7 +415,10 @@ def build_parser() -> argparse.ArgumentParser:
             "each metric's score for both, B - A with its 95% confidence interval, the "
             "p-value and the metric's signature. bleu, chrf, chrf++ and ter are corpus scores "
             "(0-100), ROUGE and f1 mean per-sample F (0-1), other names the mean of the "
-            "per-sample values the runs recorded (score: the reward)."
+            "per-sample values the runs recorded (score: the reward). Given two suite "
+            "folders instead (PUBLISHED NEW), a reproduction check: each (env, algorithm) "
+            "cell identical, within the published 95%% CI, or different; exit status 1 "
+            "unless every cell reproduces."
         ),
     )
     p.add_argument("run_a", metavar="RUN_A", help="the baseline: a run folder or predictions file")
@@ -441,6 +470,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Ray instance on this machine",
     )  # fmt: skip
     p.add_argument("--force", action="store_true", help="start every run over")
+    p.add_argument(
+        "--compare", metavar="PUBLISHED_DIR",
+        help="then judge every cell against a published suite folder (identical, within its "
+        "95%% CI, or different; exit status 1 unless all reproduce)",
+    )  # fmt: skip
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=cmd_bench)

@@ -202,16 +202,41 @@ def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
 
 def machine() -> dict[str, Any]:
     """Where the run ran: host, OS, CPU count, and the GPU when torch sees one."""
+    model, isa = cpu_model_and_isa()
     info: dict[str, Any] = {
         "host": platform.node(),
         "platform": platform.platform(),
         "processor": platform.machine(),
+        "cpu": model,
+        "isa": isa,
         "cpus": os.cpu_count(),
     }
     torch = sys.modules.get("torch")  # only report a GPU when torch is in use anyway
     if torch is not None and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
     return info
+
+
+# The vector extensions that change which kernels BLAS and torch pick, hence the float results.
+_ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile")
+
+
+def cpu_model_and_isa() -> tuple[str, list[str]]:
+    """The CPU's model name and which of :data:`_ISA_FLAGS` it has (Linux ``/proc/cpuinfo``;
+    elsewhere ``platform.processor()`` and an empty list)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break  # the first processor's entry describes them all
+    except OSError:
+        pass
+    return model, [flag for flag in _ISA_FLAGS if flag in flags]
 
 
 def _newer(found: str, ours: str) -> bool:

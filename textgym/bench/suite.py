@@ -639,11 +639,14 @@ def aggregate(
     )
     signatures = _suite_signatures(out, suite, configs)
     text = text.replace("\nRegenerate:", _signatures_markdown(signatures) + "\nRegenerate:", 1)
+    produced = environment()
+    text = text.replace("\nRegenerate:", _environment_markdown(produced) + "\nRegenerate:", 1)
     atomic_write_text(out / "results.md", text)
     summaries = [s.to_dict() for s in (*per_env, *overall)]
     atomic_write_json(out / "results.json", {
         "suite": suite.name, "seeds": list(seeds), "runs": runs, "baselines": baselines,
         "summaries": summaries, "definition": asdict(suite), "signatures": signatures,
+        "environment": produced,
     })  # fmt: skip
     return SuiteReport(out, text, runs, baselines, summaries)
 
@@ -678,6 +681,30 @@ def _signatures_markdown(signatures: Mapping[str, Mapping[str, str]]) -> str:
         for key, text in table.items():
             lines.append(f"- {env_id} `{key}`: `{text}`")
     return "\n".join(lines) + "\n"
+
+
+def environment() -> dict[str, Any]:
+    """What produced a results file: package versions, the machine (CPU model and vector ISA),
+    textgym's commit. A difference from a published table is then attributable."""
+    from textgym.bench.runs import git_commit, machine, versions
+
+    info = machine()
+    info.pop("host", None)  # not needed to reproduce, and not the reader's business
+    return {"versions": versions(), "machine": info, "commit": git_commit()}
+
+
+def _environment_markdown(produced: Mapping[str, Any]) -> str:
+    versions = produced["versions"]
+    names = ("textgym", "python", "numpy", "torch", "gymnasium", "stable-baselines3",
+             "transformers")  # fmt: skip
+    listed = ", ".join(f"{n} {versions[n]}" for n in names if versions.get(n))
+    cpu = produced["machine"]
+    isa = ", ".join(cpu.get("isa") or []) or "none detected"
+    return (
+        f"\nProduced with {listed}; CPU {cpu.get('cpu')} ({cpu.get('cpus')} cores; {isa}); "
+        f"commit {produced.get('commit') or 'unknown'}. Identical files need the same versions "
+        "and CPU kind; `textgym compare PUBLISHED NEW` says which cells agree.\n"
+    )
 
 
 def _start_table(runs: Sequence[Mapping[str, Any]]) -> str:
@@ -784,7 +811,7 @@ def _results_markdown(
         "",
         floor_table.rstrip(),
         "",
-        f"Regenerate: `textgym bench --suite {suite.name} --out DIR"
+        f"Regenerate: `textgym bench --suite {suite.source or suite.name} --out DIR"
         + (f" --seeds {','.join(map(str, seeds))}" if tuple(seeds) != suite.seeds else "")
         + " --jobs 2`.",
         "",
