@@ -42,7 +42,6 @@ import copy
 import dataclasses
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -374,19 +373,13 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def machine() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from textgym.bench.runs import cpu_model_and_isa
+
+    cpu, isa = cpu_model_and_isa()
     import transformers
 
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "torch": torch.__version__,
+        "cpu": cpu, "isa": isa, "cores": os.cpu_count(), "torch": torch.__version__,
         "transformers": transformers.__version__, "numpy": np.__version__,
         "python": sys.version.split()[0],
     }  # fmt: skip

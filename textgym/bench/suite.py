@@ -415,13 +415,18 @@ def _attempt(config: dict[str, Any], path: str, force: bool) -> _Outcome:
     try:
         summary, seconds = _run_one(config, path, force)
     except Exception as exc:  # a run's failure must not stop the suite
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / ERROR_LOG, traceback.format_exc())
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        message = _record_failure(path, exc, traceback.format_exc())
         return _Outcome(None, time.perf_counter() - started, message)
     (Path(path) / ERROR_LOG).unlink(missing_ok=True)  # the retry worked: no stale failure
     return _Outcome(summary, seconds)
+
+
+def _record_failure(path: str, exc: BaseException, log: str) -> str:
+    """Write ``log`` to the run folder's ``error.log``; return the one-line message."""
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / ERROR_LOG, log)
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 class _RayCluster:
@@ -487,11 +492,7 @@ class _RayCluster:
                 try:
                     outcome = ray.get(ref)
                 except ray.exceptions.RayError as exc:  # its worker died RETRIES + 1 times
-                    message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                    folder = Path(paths[key])
-                    folder.mkdir(parents=True, exist_ok=True)
-                    atomic_write_text(folder / ERROR_LOG, str(exc))
-                    outcome = _Outcome(None, 0.0, message)
+                    outcome = _Outcome(None, 0.0, _record_failure(paths[key], exc, str(exc)))
                 finished(key, outcome)
 
     def close(self) -> None:

@@ -43,12 +43,12 @@ import gzip
 import json
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textgym.data.mapping import Columns
+from textgym.data.mapping import Columns, collect_samples
 from textgym.data.sample import Sample
 
 #: Environment variable naming the folder that holds the local copies (one subfolder each).
@@ -259,39 +259,6 @@ def read_lines(path: Path, encoding: str = "utf-8") -> list[str]:
     return [line.removesuffix("\r") for line in text.removesuffix("\n").split("\n")]
 
 
-def _collect(
-    rows: Iterable[list[Sample] | ValueError],
-    origin: str,
-    *,
-    skip_invalid: bool,
-    max_samples: int | None,
-) -> tuple[Sample, ...]:
-    """The samples of ``rows`` (each a row's samples, or the error that makes it invalid),
-    with the ``skip_invalid`` and ``max_samples`` rules of the other loaders."""
-    samples: list[Sample] = []
-    skipped: list[str] = []
-    for row in rows:
-        if max_samples is not None and len(samples) >= max_samples:
-            break
-        if isinstance(row, ValueError):
-            if not skip_invalid:
-                raise row
-            skipped.append(str(row))
-            continue
-        samples.extend(row)
-    if max_samples is not None:
-        del samples[max_samples:]
-    if skipped:
-        warnings.warn(
-            f"{origin}: skipped {len(skipped)} invalid row(s) (skip_invalid=True); "
-            f"first: {skipped[0]}",
-            stacklevel=4,
-        )
-    if not samples:
-        raise ValueError(f"{origin}: no samples (the data is empty or every row is invalid)")
-    return tuple(samples)
-
-
 def _present(path: Path) -> bool:
     # An empty file is a placeholder (a snapshot too large to ship leaves one), not a split.
     return path.is_file() and path.stat().st_size > 0
@@ -382,7 +349,7 @@ def load_multi30k(
                 yield [Sample(f"{name}/{i}", source, (target,), {"row": i})]
 
     origin = f"{key} {found[0]} + {found[1]}"
-    return _collect(rows(), origin, skip_invalid=skip_invalid, max_samples=max_samples)
+    return collect_samples(rows(), origin, skip_invalid=skip_invalid, max_samples=max_samples)
 
 
 # ---------------------------------------------------------------------------- DailyDialog
@@ -523,7 +490,9 @@ def load_dailydialog(
                 for t in range(1, len(turns))
             ]
 
-    return _collect(rows(), f"{key} {file}", skip_invalid=skip_invalid, max_samples=max_samples)
+    return collect_samples(
+        rows(), f"{key} {file}", skip_invalid=skip_invalid, max_samples=max_samples
+    )
 
 
 # ---------------------------------------------------------------------------- SciTLDR
@@ -616,4 +585,6 @@ def load_scitldr(
                 yield exc
             index += 1
 
-    return _collect(rows(), f"{key} {file}", skip_invalid=skip_invalid, max_samples=max_samples)
+    return collect_samples(
+        rows(), f"{key} {file}", skip_invalid=skip_invalid, max_samples=max_samples
+    )

@@ -250,24 +250,53 @@ def rows_to_samples(
         ValueError: For an invalid row (naming origin, row and column) unless ``skip_invalid``,
             or when no sample is left.
     """
+    def validated() -> Iterator[list[Sample] | ValueError]:
+        for index, (where, row) in enumerate(rows):
+            try:
+                yield list(columns.samples(row, index, origin, where))  # validated here
+            except ValueError as exc:
+                yield exc
+
+    return collect_samples(
+        validated(), origin, skip_invalid=skip_invalid, max_samples=max_samples
+    )
+
+
+def collect_samples(
+    rows: Iterable[list[Sample] | ValueError],
+    origin: str,
+    *,
+    skip_invalid: bool,
+    max_samples: int | None,
+) -> tuple[Sample, ...]:
+    """The samples of ``rows`` (each a row's samples, or the error that makes it invalid):
+    an invalid row raises, or with ``skip_invalid`` is dropped and counted in one warning;
+    reading stops at ``max_samples``. Shared by every loader (mappings and release formats).
+
+    Raises:
+        ValueError: An invalid row (unless ``skip_invalid``), or no sample left.
+    """
     samples: list[Sample] = []
     skipped: list[str] = []
-    for index, (where, row) in enumerate(rows):
-        if max_samples is not None and len(samples) >= max_samples:
+    iterator = iter(rows)
+    # Checked before the next row is read: a row past max_samples is never validated.
+    while max_samples is None or len(samples) < max_samples:
+        row = next(iterator, None)
+        if row is None:
             break
-        try:
-            samples.extend(columns.samples(row, index, origin, where))
-        except ValueError as exc:
+        if isinstance(row, ValueError):
             if not skip_invalid:
-                raise
-            skipped.append(str(exc))
+                raise row
+            skipped.append(str(row))
+            continue
+        samples.extend(row)
     if max_samples is not None:
         del samples[max_samples:]
     if skipped:
         warnings.warn(
             f"{origin}: skipped {len(skipped)} invalid row(s) (skip_invalid=True); "
             f"first: {skipped[0]}",
-            stacklevel=3,
+            stacklevel=4,
         )
     if not samples:
         raise ValueError(f"{origin}: no samples (the data is empty or every row is invalid)")
