@@ -63,6 +63,9 @@ def ppo_config(env: str) -> PPOConfig:
         .env_runners(
             num_env_runners=1,
             env_to_module_connector=lambda env, spaces, device: FlattenObservations(),
+            # RLlib's default 60 s: on a loaded 2-core machine the runner's first sample took
+            # longer, and the iteration came back without env-runner results.
+            sample_timeout_s=600.0,
         )
         .training(train_batch_size_per_learner=64, minibatch_size=32, num_epochs=1)
         .debugging(seed=0)
