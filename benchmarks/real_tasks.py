@@ -373,7 +373,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def machine() -> dict[str, Any]:
-    from textgym.bench.runs import cpu_model_and_isa
+    from textgym.bench.runs import cpu_model_and_isa, git_commit, lock_state
 
     cpu, isa = cpu_model_and_isa()
     import transformers
@@ -381,7 +381,7 @@ def machine() -> dict[str, Any]:
     return {
         "cpu": cpu, "isa": isa, "cores": os.cpu_count(), "torch": torch.__version__,
         "transformers": transformers.__version__, "numpy": np.__version__,
-        "python": sys.version.split()[0],
+        "python": sys.version.split()[0], "lock": lock_state(), "commit": git_commit(),
     }  # fmt: skip
 
 

@@ -530,6 +530,35 @@ def test_properties(hyp: str, refs: list[str]) -> None:
         )
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    hyps=st.lists(_TEXTS, min_size=1, max_size=4),
+    refs=st.lists(_TEXTS, min_size=1, max_size=3),
+    variant=st.sampled_from(["rouge1", "rouge2", "rougeL", "rougeLsum"]),
+)
+def test_batch_and_incremental_entry_points_take_the_flavor(
+    hyps: list[str], refs: list[str], variant: str
+) -> None:
+    from textgym.metrics.batch import rouge_batch, score_batch
+    from textgym.metrics.incremental import IncrementalRouge, incremental
+
+    expected = [metrics.rouge(h, refs, variant, flavor="rouge155") for h in hyps]
+    refs_list = [refs] * len(hyps)
+    assert rouge_batch(hyps, refs_list, variant, flavor="rouge155").tolist() == expected
+    assert score_batch(variant, hyps, refs_list, flavor="rouge155").tolist() == expected
+    tracker = incremental(variant, refs, flavor="rouge155")
+    assert isinstance(tracker, IncrementalRouge)
+    text = hyps[0]
+    for end in sorted({0, len(text) // 2, len(text)}):
+        assert tracker.update(text[:end]) == metrics.rouge(
+            text[:end], refs, variant, flavor="rouge155"
+        )
+    with pytest.raises(ValueError, match="unknown ROUGE flavor 'perl'"):
+        rouge_batch(hyps, refs_list, variant, flavor="perl")
+    with pytest.raises(ValueError, match="unknown ROUGE flavor 'perl'"):
+        incremental(variant, refs, flavor="perl")
+
+
 def test_reward_names_are_opt_in() -> None:
     assert "rouge155-L" in ROUGE155_NAMES and not set(ROUGE155_NAMES) & set(METRIC_NAMES)
     hyp, refs = CASES[0]

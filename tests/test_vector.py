@@ -165,6 +165,9 @@ def test_bad_construction_and_order() -> None:
         ValueError, match=r"seed: a list of seeds must have num_envs=3 entries, got 2"
     ):
         native.reset(seed=[1, 2])
+    # bool is an int subclass, but no seed: rejected with a message (it was list(True)'s).
+    with pytest.raises(TypeError, match=r"seed: expected an int, a sequence of ints or None"):
+        native.reset(seed=True)
     with pytest.raises(ValueError, match=r"options\['reset_mask'\]: expected a bool array"):
         native.reset(options={"reset_mask": np.array([1, 0, 1])})
     with pytest.raises(

@@ -24,6 +24,8 @@ _EXTRAS: dict[str, tuple[str, str]] = {
     "matplotlib": ("matplotlib", "bench"),
     "numba": ("numba", "fast"),
     "ray": ("ray", "ray"),
+    # RLlib pins gymnasium: the extra belongs in a virtual environment of its own.
+    "ray.rllib": ("ray[rllib]", "rllib"),
 }
 
 

@@ -131,11 +131,14 @@ def cmd_baselines(args: argparse.Namespace) -> None:
     width = max(len(e) for e in env_ids)
     print(f"| {'env':<{width}} | {'policy':<18} | {'score mean':>10} | note |")
     print(f"|{'-' * (width + 2)}|{'-' * 20}|{'-' * 12}|------|")
-    for r in rows:
-        note = repr(r["text"]) if "text" in r else r.get("floor", "")
-        if "std" in r:
-            note = f"std {r['std']:.4f}, {r['steps']:.1f} steps"
-        print(f"| {r['env_id']:<{width}} | {r['policy']:<18} | {r['mean']:>10.4f} | {note} |")
+    for entry in rows:
+        note = repr(entry["text"]) if "text" in entry else entry.get("floor", "")
+        if "std" in entry:
+            note = f"std {entry['std']:.4f}, {entry['steps']:.1f} steps"
+        print(
+            f"| {entry['env_id']:<{width}} | {entry['policy']:<18} | {entry['mean']:>10.4f} "
+            f"| {note} |"
+        )
 
 def _split_train_args(tokens: Sequence[str]) -> tuple[str | None, list[str]]:
     """``ENV_ID`` and ``key=value`` overrides, in any order after ``train``."""
@@ -365,10 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train an agent into a run folder",
         description=(
-            "Train an SB3 agent (ppo, a2c, dqn, maskable-ppo) or an LM policy (sup, scst, ppo-lm) "
+            "Train an SB3 agent (ppo, a2c, dqn, maskable-ppo), an RLlib agent (rllib-ppo, "
+            "rllib-appo; the rllib extra) or an LM policy (sup, scst, ppo-lm) "
             "on ENV_ID and write a run folder: config.yaml, manifest.json, metrics.csv, "
             "TensorBoard events, checkpoints, predictions.jsonl, curves.png. --steps counts env "
-            "steps for SB3 algorithms and iterations for LM algorithms."
+            "steps for SB3 and RLlib algorithms and iterations for LM algorithms."
         ),
         usage="textgym train ENV_ID --algo ALGO --out DIR [--steps N] [--seed S] "
         "[--config FILE] [key=value ...] | textgym train --resume DIR",
@@ -379,7 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ENV_ID / key=value",
         help="the env id, and config overrides such as hparams.learning_rate=3e-4",
     )
-    p.add_argument("--algo", help="ppo, a2c, dqn, maskable-ppo, sup, scst or ppo-lm")
+    p.add_argument(
+        "--algo", help="ppo, a2c, dqn, maskable-ppo, rllib-ppo, rllib-appo, sup, scst or ppo-lm"
+    )
     p.add_argument("--steps", type=int, help="training budget (default: the algorithm's)")
     p.add_argument("--seed", type=int, help="seed of everything (default 0)")
     p.add_argument("--out", help="the run folder to create")

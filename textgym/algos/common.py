@@ -117,7 +117,8 @@ STATE_FORMAT = 1
 
 def numpy_generator_state(rng: np.random.Generator | None) -> dict[str, Any] | None:
     """The bit generator state of ``rng`` (a plain dict), or ``None`` for no generator."""
-    return None if rng is None else rng.bit_generator.state
+    # numpy types the state as a Mapping; it builds a new dict on every read.
+    return None if rng is None else dict(rng.bit_generator.state)
 
 
 def numpy_generator_from_state(state: dict[str, Any]) -> np.random.Generator:

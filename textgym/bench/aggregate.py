@@ -169,7 +169,7 @@ def _scipy_rng_keyword() -> str:
 
 
 def bootstrap_ci(
-    scores: Sequence[float],
+    scores: Sequence[float] | np.ndarray,
     statistic: Callable[..., Any] = np.mean,
     *,
     confidence: float = 0.95,

@@ -30,7 +30,11 @@ from typing import Any
 
 SB3_ALGOS = ("ppo", "a2c", "dqn", "maskable-ppo")
 LM_ALGOS = ("sup", "scst", "ppo-lm")
-ALGOS = SB3_ALGOS + LM_ALGOS
+# RLlib (new API stack) agents: textgym's RLModule on env runners that step the native vector
+# env (textgym.bench.rllib_driver); they need the rllib extra, in a virtual environment of its
+# own (RLlib pins gymnasium).
+RLLIB_ALGOS = ("rllib-ppo", "rllib-appo")
+ALGOS = SB3_ALGOS + LM_ALGOS + RLLIB_ALGOS
 
 #: What ``steps`` counts for each algorithm (and the ``step`` column of ``metrics.csv``).
 STEP_UNITS = {
@@ -38,6 +42,7 @@ STEP_UNITS = {
     "sup": "optimizer steps",
     "scst": "iterations (one batch of episodes and one optimizer step each)",
     "ppo-lm": "iterations (one batch of episodes, then the PPO epochs)",
+    **{algo: "env steps (tokens), summed over the env runners' envs" for algo in RLLIB_ALGOS},
 }
 
 # Keys whose value is an open mapping (keyword arguments of something else that validates them:
@@ -106,6 +111,30 @@ _LM: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+# RLlib hyper-parameters (arguments of the algorithm config's training()). PPO mirrors SB3 PPO's
+# defaults above (a rollout of 64 steps x 8 envs, minibatches of 256, 4 epochs, no KL penalty,
+# SB3's GAE lambda and gradient clip); APPO keeps RLlib's settings but for gamma and the batch.
+_RLLIB: dict[str, dict[str, Any]] = {
+    "rllib-ppo": {
+        "lr": 1e-3, "entropy_coeff": 0.01, "gamma": 1.0, "lambda_": 0.95,
+        "train_batch_size_per_learner": 512, "minibatch_size": 256, "num_epochs": 4,
+        "clip_param": 0.2, "vf_loss_coeff": 0.5, "grad_clip": 0.5, "use_kl_loss": False,
+    },
+    "rllib-appo": {
+        "lr": 5e-4, "entropy_coeff": 0.01, "gamma": 1.0, "train_batch_size_per_learner": 512,
+        "vf_loss_coeff": 0.5, "grad_clip": 40.0,
+    },
+}  # fmt: skip
+# Where RLlib runs: env runners (0: sample in the driver process), envs per runner (one native
+# vector env each), learners (0: one in the driver process) and their GPUs; the rollout
+# fragment length (null: the algorithm's default) and how long a sample may take (RLlib's 60 s
+# default is too short on a loaded machine).
+_RLLIB_RUN: dict[str, Any] = {
+    "n_env_runners": 1, "envs_per_runner": 8, "num_cpus_per_env_runner": 1, "num_learners": 0,
+    "num_gpus_per_learner": 0.0, "rollout_fragment_length": None, "sample_timeout_s": 600.0,
+}  # fmt: skip
+
+
 class ConfigError(ValueError):
     """A configuration that cannot run: the message names the key and what was expected."""
 
@@ -126,6 +155,12 @@ def defaults(algo: str) -> dict[str, Any]:
         config["policy"] = {}
         if algo == "maskable-ppo":
             config["mask"] = {"k": 8, "lexicon_k": 2, "fit_samples": 5_000}
+        return config
+    if algo in RLLIB_ALGOS:
+        config["env"] = {"reward_mode": "dense"}
+        config["rllib"] = copy.deepcopy(_RLLIB_RUN)
+        config["hparams"] = copy.deepcopy(_RLLIB[algo])
+        config["policy"] = {}  # TokenRLModule's model_config
         return config
     config["steps"] = {"sup": 300, "scst": 120, "ppo-lm": 60}[algo]
     config["eval"] = {"every": config["steps"] // 4, "episodes": 100, "split": "validation"}
@@ -252,9 +287,15 @@ def resolve(
 
 def hparam_names(algo: str) -> list[str]:
     """Every hyper-parameter ``hparams`` may set for ``algo``: the SB3 algorithm's constructor
-    arguments, or the fields of the LM trainer's config (less what the run itself sets)."""
+    arguments, the arguments of the RLlib algorithm config's ``training()``, or the fields of
+    the LM trainer's config (less what the run itself sets)."""
     import dataclasses
     import inspect
+
+    if algo in RLLIB_ALGOS:
+        from textgym.bench.rllib_driver import training_arguments
+
+        return training_arguments(algo)
 
     if algo in SB3_ALGOS:
         from textgym.bench.sb3_driver import _algo_class
@@ -334,7 +375,8 @@ def _check(config: dict[str, Any], *, check_devices: bool = True) -> None:
         close = difflib.get_close_matches(str(env_id), list(ENV_IDS), n=3)
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ConfigError(f"env_id: unknown env id {env_id!r}; `textgym list` shows them.{hint}")
-    for key in ("steps", "eval.every", "eval.episodes", "threads", "n_envs", "eval_envs"):
+    for key in ("steps", "eval.every", "eval.episodes", "threads", "n_envs", "eval_envs",
+                "rllib.envs_per_runner", "rllib.num_cpus_per_env_runner"):  # fmt: skip
         node: Any = config
         for part in key.split("."):
             node = node.get(part) if isinstance(node, dict) else None
@@ -346,6 +388,25 @@ def _check(config: dict[str, Any], *, check_devices: bool = True) -> None:
         raise ConfigError(
             f"eval.split: expected train, validation or test, got {config['eval']['split']!r}"
         )
+    rllib = config.get("rllib")
+    if rllib is not None:
+        for key in ("n_env_runners", "num_learners", "num_gpus_per_learner"):
+            if rllib[key] < 0:
+                raise ConfigError(f"rllib.{key}: expected a number >= 0, got {rllib[key]!r}")
+        fragment = rllib["rollout_fragment_length"]
+        if fragment is not None and (
+            isinstance(fragment, bool) or not isinstance(fragment, int) or fragment < 1
+        ):
+            raise ConfigError(
+                f"rllib.rollout_fragment_length: expected null (the algorithm's default) or an "
+                f"integer >= 1, got {fragment!r}"
+            )
+        if rllib["sample_timeout_s"] <= 0:
+            raise ConfigError(
+                f"rllib.sample_timeout_s: expected seconds > 0, got {rllib['sample_timeout_s']!r}"
+            )
+        if rllib["num_gpus_per_learner"] > 0 and check_devices:
+            _check_learner_gpus(rllib["num_gpus_per_learner"], rllib["num_learners"])
     model = config.get("model")
     if model is not None and model["arch"] not in ("gpt2", "t5"):
         raise ConfigError(f"model.arch: expected gpt2 or t5, got {model['arch']!r}")
@@ -354,7 +415,7 @@ def _check(config: dict[str, Any], *, check_devices: bool = True) -> None:
         raise ConfigError(
             f"model.init: expected null, bert2bert, bert2bert-random or random, got {init!r}"
         )
-    if init is not None and not model["name"]:
+    if init is not None and model is not None and not model["name"]:  # init implies model
         what = {
             "bert2bert": "the encoder checkpoint to build the BERT2BERT from",
             "bert2bert-random": "the encoder checkpoint whose BERT2BERT architecture to "
@@ -365,6 +426,22 @@ def _check(config: dict[str, Any], *, check_devices: bool = True) -> None:
         raise ConfigError(f"model.init: {init} needs model.name, {what}")
     if model is not None:
         check_device(model["device"], model["bf16"], present=check_devices)
+
+
+def _check_learner_gpus(per_learner: float, learners: int) -> None:
+    """Enough CUDA devices for ``rllib.num_gpus_per_learner`` (0 learners: one, local)."""
+    import math
+
+    import torch
+
+    needed = math.ceil(per_learner * max(1, learners))
+    found = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if found < needed:
+        raise ConfigError(
+            f"rllib.num_gpus_per_learner: {per_learner} x {max(1, learners)} learner(s) needs "
+            f"{needed} CUDA device(s), torch sees {found} (torch {torch.__version__}); use "
+            "rllib.num_gpus_per_learner=0"
+        )
 
 
 def check_device(device: Any, bf16: Any, *, present: bool = True) -> None:

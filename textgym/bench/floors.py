@@ -25,7 +25,7 @@ import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -249,7 +249,7 @@ def floor_scores(
         train_env.close()
     vocab = [
         scoring.tokenizer.decode([i])
-        for i in range(int(env.action_space.n))
+        for i in range(int(cast(gym.spaces.Discrete, env.action_space).n))
         if i not in (scoring.tokenizer.eos_id, scoring.tokenizer.pad_id)
     ]
     vocab = [w for w in vocab if w.strip()]

@@ -107,7 +107,7 @@ def rollout(
             info: dict[str, Any] = {}
             while not done:
                 _, reward, terminated, truncated, info = env.step(act())
-                total += reward
+                total += float(reward)
                 steps += 1
                 done = terminated or truncated
             scores.append(total)

@@ -22,10 +22,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -133,9 +135,8 @@ class FolderLock:
 
 
 def _try_lock(fd: int) -> bool:
-    try:
-        import fcntl
-    except ImportError:  # Windows
+    # A sys.platform test (not try/import) so that type checkers see which module applies.
+    if sys.platform == "win32":
         import msvcrt
 
         try:
@@ -143,6 +144,8 @@ def _try_lock(fd: int) -> bool:
         except OSError:
             return False
         return True
+    import fcntl
+
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:  # BlockingIOError: held elsewhere
@@ -151,14 +154,14 @@ def _try_lock(fd: int) -> bool:
 
 
 def _unlock(fd: int) -> None:
-    try:
-        import fcntl
-    except ImportError:
+    if sys.platform == "win32":
         import msvcrt
 
         os.lseek(fd, 0, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
         return
+    import fcntl
+
     fcntl.flock(fd, fcntl.LOCK_UN)
 
 
@@ -180,6 +183,112 @@ def versions() -> dict[str, str | None]:
         except metadata.PackageNotFoundError:
             found[name] = None
     return found
+
+
+# The lock files of a checkout (``make lock``): .venv follows dev.lock, the RLlib and Tianshou
+# venvs their own, the lowest-bounds venv lowest.lock; lock_state reports the best match.
+LOCK_FILES = ("dev.lock", "rllib.lock", "tianshou.lock", "lowest.lock")
+
+
+def _canonical(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_lock(path: str | os.PathLike[str]) -> dict[str, str]:
+    """The ``name==version`` pins of a requirements lock file (comments and markers ignored).
+
+    Raises:
+        ValueError: A requirement line that is not an exact ``==`` pin (a lock pins exactly).
+    """
+    pins: dict[str, str] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        text = line.split("#", 1)[0].split(";", 1)[0].strip()
+        if not text or text.startswith("-"):  # options such as --index-url
+            continue
+        name, sep, version = text.partition("==")
+        if not sep or not version.strip():
+            raise ValueError(f"{str(path)!r} line {number}: expected name==version, got {text!r}")
+        pins[_canonical(name.split("[", 1)[0].strip())] = version.strip()
+    return pins
+
+
+def installed_versions() -> dict[str, str]:
+    """Every installed distribution's version, by canonical name (the first on ``sys.path``
+    wins, as for imports)."""
+    found: dict[str, str] = {}
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            # A wheel-installed distribution's folder is named name-version.dist-info: read
+            # from the name, as reading ~200 METADATA files through importlib takes a second.
+            if name.endswith(".dist-info"):
+                dist, _, version = name[: -len(".dist-info")].rpartition("-")
+                if dist and version:
+                    found.setdefault(_canonical(dist), version)
+            elif name.endswith(".egg-info"):  # older layouts: ask importlib
+                try:
+                    meta = metadata.PathDistribution(Path(entry or ".") / name)
+                    if meta.metadata["Name"]:
+                        found.setdefault(_canonical(meta.metadata["Name"]), meta.version)
+                except (OSError, ValueError):
+                    continue
+    return found
+
+
+def lock_state(root: str | os.PathLike[str] | None = None) -> dict[str, Any] | None:
+    """Which of the checkout's lock files the installed packages follow, and how closely.
+
+    A lock's hash only says what produced a result if the environment matches it, so each lock
+    file under ``root/requirements`` is compared with the installed versions and the one with
+    the fewest differences is reported: its path, sha256, ``matches`` (every pin installed at
+    its version), ``differing`` (how many do not) and the first 20 ``differences`` (``name
+    locked X, installed Y``); between equals, the lock pinning more packages says more.
+    ``None`` outside a checkout (an installed wheel has no lock; its versions are still
+    recorded).
+    """
+    folder = (Path(root) if root is not None else Path(__file__).resolve().parents[2])
+    folder = folder / "requirements"
+    files = [folder / name for name in LOCK_FILES if (folder / name).is_file()]
+    if not files:
+        return None
+    installed = installed_versions()
+    best: dict[str, Any] | None = None
+    rank: tuple[int, int] | None = None
+    for file in files:
+        try:
+            pins = read_lock(file)
+        except (OSError, ValueError):
+            continue
+        differences = [
+            f"{name} locked {version}, installed {installed.get(name, 'nothing')}"
+            for name, version in sorted(pins.items())
+            if not _same_version(installed.get(name), version)
+        ]
+        if rank is None or (len(differences), -len(pins)) < rank:
+            rank = (len(differences), -len(pins))
+            best = {
+                "file": f"requirements/{file.name}",
+                "sha256": hashlib.sha256(file.read_bytes()).hexdigest(),
+                "matches": not differences,
+                "differing": len(differences),
+                "differences": differences[:20],
+            }
+    return best
+
+
+def _same_version(installed: str | None, locked: str) -> bool:
+    if installed is None:
+        return False
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(installed) == Version(locked)
+    except InvalidVersion:
+        return installed == locked
 
 
 def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
@@ -312,6 +421,7 @@ class RunFolder:
             "env_id": config.get("env_id"),
             "algo": config.get("algo"),
             "git_commit": git_commit(),
+            "lock": lock_state(),
             "machine": machine(),
             "command": list(command) if command is not None else sys.argv,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

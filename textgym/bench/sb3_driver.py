@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 import pickle
 import random
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import gymnasium as gym
 import numpy as np
@@ -19,8 +19,15 @@ import numpy as np
 from textgym._io import atomic_write_jsonl
 from textgym._optional import require
 
+if TYPE_CHECKING:
+    from stable_baselines3.common.base_class import BaseAlgorithm
+    from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-def _algo_class(algo: str) -> type:
+    from textgym.core.env import TokenMDPEnv
+    from textgym.wrappers import ActionMaskWrapper
+
+
+def _algo_class(algo: str) -> type[BaseAlgorithm]:
     require("stable_baselines3", f"--algo {algo}")
     if algo == "maskable-ppo":
         require("sb3_contrib", "--algo maskable-ppo")
@@ -29,7 +36,8 @@ def _algo_class(algo: str) -> type:
         return MaskablePPO
     import stable_baselines3 as sb3
 
-    return {"ppo": sb3.PPO, "a2c": sb3.A2C, "dqn": sb3.DQN}[algo]
+    algos: dict[str, type[BaseAlgorithm]] = {"ppo": sb3.PPO, "a2c": sb3.A2C, "dqn": sb3.DQN}
+    return algos[algo]
 
 
 class SB3Driver:
@@ -108,7 +116,7 @@ class SB3Driver:
         self._hooks = _Hooks()
         self.on_progress: Any = None
 
-    def _wrap(self, env: gym.Env) -> gym.Env:
+    def _wrap(self, env: gym.Env) -> ActionMaskWrapper:
         from textgym.wrappers import ActionMaskWrapper
 
         mask = self.config["mask"]
@@ -143,7 +151,7 @@ class SB3Driver:
 
     def train_stats(self) -> dict[str, float]:
         """Means over SB3's window of recent training episodes (empty before the first)."""
-        buffer = self.model.ep_info_buffer or []
+        buffer: Sequence[dict[str, Any]] = self.model.ep_info_buffer or []
         if not buffer:
             return {}
         return {
@@ -166,17 +174,20 @@ class SB3Driver:
             ``eval/num_samples``.
         """
         env = gym.make(self.config["env_id"], split=split, **self.config["env"])
-        if self._bigram is not None:
-            env = self._wrap(env)
-        total = min(episodes, len(env.unwrapped.dataset))
-        masked = self._bigram is not None
+        masked = self._wrap(env) if self._bigram is not None else None
+        if masked is not None:
+            env = masked
+        total = min(episodes, len(cast("TokenMDPEnv", env.unwrapped).dataset))
         rows: list[dict[str, Any]] = []
         for index in range(total):
             obs, info = env.reset(seed=0 if index == 0 else None, options={"sample_id": index})
             terminated = truncated = False
             length = 0
             while not (terminated or truncated):
-                extra = {"action_masks": env.action_masks()} if masked else {}
+                # MaskablePPO.predict's keyword (BaseAlgorithm.predict has none).
+                extra: dict[str, Any] = (
+                    {"action_masks": masked.action_masks()} if masked is not None else {}
+                )
                 action, _ = self.model.predict(obs, deterministic=True, **extra)
                 obs, _, terminated, truncated, info = env.step(int(action))
                 length += 1
@@ -220,8 +231,10 @@ class SB3Driver:
         self.model = self._cls.load(
             io.BytesIO(state["model"]), env=self.envs, device="cpu", force_reset=False
         )
-        if state["replay_buffer"] is not None:
-            self.model.replay_buffer = pickle.loads(state["replay_buffer"])
+        if state["replay_buffer"] is not None:  # saved only by off-policy algorithms (DQN)
+            cast("OffPolicyAlgorithm", self.model).replay_buffer = pickle.loads(
+                state["replay_buffer"]
+            )
         self.episodes = int(state["episodes"])
         self._started = bool(state["started"])
         # load() re-seeds every generator from the stored seed; put back where they were.

@@ -687,11 +687,13 @@ def _signatures_markdown(signatures: Mapping[str, Mapping[str, str]]) -> str:
 def environment() -> dict[str, Any]:
     """What produced a results file: package versions, the machine (CPU model and vector ISA),
     textgym's commit. A difference from a published table is then attributable."""
-    from textgym.bench.runs import git_commit, machine, versions
+    from textgym.bench.runs import git_commit, lock_state, machine, versions
 
     info = machine()
     info.pop("host", None)  # not needed to reproduce, and not the reader's business
-    return {"versions": versions(), "machine": info, "commit": git_commit()}
+    return {
+        "versions": versions(), "machine": info, "commit": git_commit(), "lock": lock_state(),
+    }  # fmt: skip
 
 
 def _environment_markdown(produced: Mapping[str, Any]) -> str:
@@ -703,8 +705,22 @@ def _environment_markdown(produced: Mapping[str, Any]) -> str:
     isa = ", ".join(cpu.get("isa") or []) or "none detected"
     return (
         f"\nProduced with {listed}; CPU {cpu.get('cpu')} ({cpu.get('cpus')} cores; {isa}); "
-        f"commit {produced.get('commit') or 'unknown'}. Identical files need the same versions "
-        "and CPU kind; `textgym compare PUBLISHED NEW` says which cells agree.\n"
+        f"commit {produced.get('commit') or 'unknown'}; {lock_markdown(produced.get('lock'))}. "
+        "Identical files need the same versions and CPU kind; `textgym compare PUBLISHED NEW` "
+        "says which cells agree.\n"
+    )
+
+
+def lock_markdown(lock: Mapping[str, Any] | None) -> str:
+    """One phrase on the lock file the installed packages followed (:func:`runs.lock_state`)."""
+    if not lock:
+        return "no lock file (not a checkout)"
+    short = str(lock["sha256"])[:12]
+    if lock["matches"]:
+        return f"installed exactly as {lock['file']} (sha256 {short})"
+    return (
+        f"closest lock {lock['file']} (sha256 {short}), {lock['differing']} installed packages "
+        "differ from it"
     )
 
 
@@ -748,14 +764,14 @@ def _floor_table(per_env: Sequence[Any], baselines: Mapping[str, Mapping[str, An
         "|---|---|---:|---|---|---|---|---|",
     ]
     for s in per_env:
-        cells = []
+        verdicts = []
         for key in ("strongest_floor", "strongest_blind_floor"):
             floor = baselines[s.env_id][key]
             verdict = floor_verdict(s.iqm, s.ci.low, floor["score"])
-            cells.append(f"{floor['policy']} {floor['score']:.3f} | {verdict}")
+            verdicts.append(f"{floor['policy']} {floor['score']:.3f} | {verdict}")
         lines.append(
             f"| {s.env_id} | {s.algo} | {s.iqm:.3f} | [{s.ci.low:.3f}, {s.ci.high:.3f}] "
-            f"| {' | '.join(cells)} |"
+            f"| {' | '.join(verdicts)} |"
         )
     return "\n".join(lines) + "\n"
 

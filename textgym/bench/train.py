@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from textgym._io import atomic_write_bytes
-from textgym.bench.config import LM_ALGOS, SB3_ALGOS, STEP_UNITS, check_env
+from textgym.bench.config import LM_ALGOS, RLLIB_ALGOS, SB3_ALGOS, STEP_UNITS, check_env
 from textgym.bench.runs import RunFolder, RunFolderError
 
 CHECKPOINT_FORMAT = 1
@@ -45,11 +45,15 @@ class RunResult:
 
 
 def make_driver(config: Mapping[str, Any]) -> Any:
-    """The trainer of ``config["algo"]``: an SB3 or an LM driver."""
+    """The trainer of ``config["algo"]``: an SB3, an RLlib or an LM driver."""
     if config["algo"] in SB3_ALGOS:
         from textgym.bench.sb3_driver import SB3Driver
 
         return SB3Driver(config)
+    if config["algo"] in RLLIB_ALGOS:
+        from textgym.bench.rllib_driver import RLlibDriver
+
+        return RLlibDriver(config)
     assert config["algo"] in LM_ALGOS
     from textgym.bench.lm_driver import LMDriver
 
@@ -202,6 +206,8 @@ def _train_locked(
     rows: list[dict[str, Any]] = []
     resumed_from = None
     try:
+        if hasattr(driver, "attach"):  # a driver that keeps files of its own there (RLlib)
+            driver.attach(folder.path)
         if resume and latest.is_file():
             state = load_checkpoint(latest)
             driver.load_state_dict(state["driver"])
@@ -269,6 +275,9 @@ def _train_locked(
         "resumed_from": resumed_from,
     }
     summary["signatures"] = _signatures(config, predictions, summary)
+    from textgym.bench.suite import environment
+
+    summary["environment"] = environment()  # versions, CPU and ISA, lock: what produced it
     # The finish line: written after every other final file, so that a folder with a summary
     # lacks nothing.
     folder.write_summary(summary)
@@ -291,6 +300,10 @@ def step_plan(config: Mapping[str, Any]) -> tuple[int | None, str | None]:
     """
     steps, every = int(config["steps"]), int(config["eval"]["every"])
     algo = config["algo"]
+    if algo in RLLIB_ALGOS:
+        from textgym.bench.rllib_driver import step_plan as rllib_step_plan
+
+        return rllib_step_plan(config)
     if algo not in SB3_ALGOS:
         return steps, None
     import inspect
@@ -464,7 +477,9 @@ def _title(config: Mapping[str, Any]) -> str:
 
 
 def _unit(config: Mapping[str, Any]) -> str:
-    return "env steps" if config["algo"] in SB3_ALGOS else STEP_UNITS[config["algo"]].split(" (")[0]
+    if config["algo"] in SB3_ALGOS + RLLIB_ALGOS:
+        return "env steps"
+    return STEP_UNITS[config["algo"]].split(" (")[0]
 
 
 def evaluate_run(
@@ -514,6 +529,8 @@ def evaluate_run(
     if device is not None:
         if config["algo"] in SB3_ALGOS:
             raise ValueError(f"--device: SB3 runs evaluate on the CPU; got --device {device}")
+        if config["algo"] in RLLIB_ALGOS:
+            raise ValueError(f"--device: RLlib runs evaluate on the CPU; got --device {device}")
         config["model"]["device"] = device  # checked by the driver
     state = load_checkpoint(file)
     import torch
@@ -527,6 +544,8 @@ def evaluate_run(
                 from textgym.algos import DeviceChangeWarning
 
                 warnings.simplefilter("ignore", DeviceChangeWarning)
+            if hasattr(driver, "attach"):
+                driver.attach(folder.path)
             driver.load_state_dict(state["driver"])
         count = int(config["eval"]["episodes"]) if episodes is None else episodes
         metrics = driver.evaluate(split, count, folder.path / f"predictions_{split}.jsonl")

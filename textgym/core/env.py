@@ -171,6 +171,10 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    # Narrower than gym.Env's Space[...]: the env reads the Discrete's n and the Dict's keys.
+    # gymnasium types Dict as Space[dict[str, Space]], though its samples are dicts of arrays.
+    observation_space: gym.spaces.Dict  # type: ignore[assignment]
+    action_space: gym.spaces.Discrete
 
     def __init__(
         self,
@@ -458,13 +462,19 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         }
         if score is None:
             name = self.scorer.name
+            # Duck-typed (ProductScorer or any scorer with the same two members).
             factors = getattr(self.scorer, "parts", None)
+            combine = getattr(self.scorer, "combine", None)
             if name in values:
                 score = values[name]
-            elif factors is not None and all(f.name in values for f in factors):
+            elif (
+                factors is not None
+                and combine is not None
+                and all(f.name in values for f in factors)
+            ):
                 # A product of reported metrics ("bleu*content"), without scoring its factors
                 # twice.
-                score = self.scorer.combine([values[f.name] for f in factors])
+                score = combine([values[f.name] for f in factors])
             else:
                 score = self.scorer.score(text, references, source=source)
         elif self.scorer.name in values:
@@ -496,11 +506,12 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             raise ValueError(
                 f"options['sample_id']: expected an integer index, got {type(sample_id).__name__}"
             )
-        if not 0 <= sample_id < len(self.dataset):
+        index = int(sample_id)  # numbers.Integral declares no comparison with int
+        if not 0 <= index < len(self.dataset):
             raise ValueError(
                 f"options['sample_id']: {sample_id} is outside [0, {len(self.dataset)})"
             )
-        return int(sample_id)
+        return index
 
     def _check_action(self, action: Any) -> int:
         if isinstance(action, np.ndarray):

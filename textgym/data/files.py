@@ -90,15 +90,19 @@ def _json_rows(path: Path, text: str) -> Iterator[tuple[str, Mapping[str, Any]]]
 
 
 def _table_rows(path: Path, text: str, delimiter: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    # TSV files rarely quote and often contain '"' inside fields: read them verbatim.
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting)
+    reader = csv.DictReader(
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        # TSV files rarely quote and often contain '"' inside fields: read them verbatim. (Inline,
+        # so that the type checker keeps the constants' literal types that DictReader expects.)
+        quoting=csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL,
+    )
     if not reader.fieldnames:
         raise ValueError(f"{path}: no header row; the first line must name the columns")
     any_row = False
     for row in reader:
         any_row = True
-        extra = row.pop(None, None)  # type: ignore[call-overload]
+        extra = row.pop(None, None)
         if extra:
             raise ValueError(
                 f"{path}: line {reader.line_num}: {len(extra)} more field(s) than the header's "

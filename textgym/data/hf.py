@@ -175,7 +175,9 @@ class HFDataset(Sequence[Sample]):
         if self.columns.turns is not None:
             lengths = [len(t or ()) for t in self._data[self.columns.turns]]
             rows = np.repeat(np.arange(len(lengths)), [max(0, n - 1) for n in lengths])
-            turns = np.concatenate([np.arange(1, n) for n in lengths if n > 1] or [[]])
+            turns = np.concatenate(
+                [np.arange(1, n) for n in lengths if n > 1] or [np.empty(0, dtype=np.int64)]
+            )
             self._index: np.ndarray | None = np.stack([rows, turns.astype(np.int64)], axis=1)
         else:
             self._index = None

@@ -13,6 +13,7 @@ not encodable and the caller falls back to the exact pure-Python path.
 from __future__ import annotations
 
 import threading
+from types import ModuleType
 from typing import Any
 
 BASE = 1448
@@ -26,9 +27,9 @@ _state: dict[str, Any] = {}
 _lock = threading.Lock()
 
 
-def _np():
-    np = _state.get("np")
-    if np is None:
+def _np() -> ModuleType:
+    module = _state.get("np")
+    if module is None:
         with _lock:
             import numpy as np
 
@@ -39,7 +40,8 @@ def _np():
                     [BASE**n for n in range(1, MAX_ORDER)], dtype=np.int64
                 )
                 _state["np"] = np
-    return np
+            module = np
+    return module
 
 
 def _register(text: str) -> bool:

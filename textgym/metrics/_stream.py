@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol, cast
 
 # A cut after any whitespace character is final for tokenisers whose tokens never span
 # whitespace and whose per-character rewrites do not look across it (rouge, SQuAD, chrF++).
@@ -30,7 +31,15 @@ def common_prefix_len(a: Sequence, b: Sequence) -> int:
     return lo
 
 
-def memoize_tokenizer(fn: Callable[[str], list], limit: int = 200_000) -> Callable[[str], list]:
+class MemoizedTokenizer(Protocol):
+    """A tokeniser with its results cache (``cache.clear()`` frees it)."""
+
+    cache: dict[str, list]
+
+    def __call__(self, text: str) -> list: ...
+
+
+def memoize_tokenizer(fn: Callable[[str], list], limit: int = 200_000) -> MemoizedTokenizer:
     """Cache a tokeniser's results by input string (cleared wholesale past ``limit`` entries).
 
     Dense-reward episodes re-tokenise the same short words and tails over and over, across
@@ -46,8 +55,10 @@ def memoize_tokenizer(fn: Callable[[str], list], limit: int = 200_000) -> Callab
             tokens = cache[text] = fn(text)
         return tokens
 
-    cached.cache = cache  # type: ignore[attr-defined]
-    return cached
+    # A closure, not a class with __call__: it is called on every dense-reward step.
+    memoized = cast(MemoizedTokenizer, cached)
+    memoized.cache = cache
+    return memoized
 
 
 class TokenStream:
@@ -136,7 +147,9 @@ class NgramTable:
         self.index = index
         self.orders = tuple(orders)
         self.as_tuple = as_tuple
-        self.seq: list | str = [] if as_tuple else ""
+        # A list of tokens or a str of characters, never a mix of the two (which a union
+        # type would allow).
+        self.seq: Any = [] if as_tuple else ""
         self.counts: dict = {}
         self.matched = [[0] * len(self.orders) for _ in range(n_refs)]
 

@@ -15,7 +15,8 @@ from ._validate import check_hypotheses, check_references_list
 from .bleu import bleu_from_stats, bleu_ref_stats, segment_stats
 from .chrf import sentence_chrf
 from .f1 import token_f1
-from .rouge import check_variant, rouge_ref, score_variant
+from .rouge import check_variant, rouge, rouge_ref, score_variant
+from .rouge155 import check_flavor
 from .ter import sentence_ter
 
 if TYPE_CHECKING:
@@ -86,10 +87,17 @@ def rouge_batch(
     references_list: Sequence[Sequence[str]],
     variant: str = "rougeL",
     stem: bool = True,
+    flavor: str = "rouge-score",
 ) -> np.ndarray:
-    """ROUGE F-measure per pair (see :func:`rouge`); returns a float64 array."""
+    """ROUGE F-measure per pair (see :func:`rouge`, also for ``flavor``); returns a float64
+    array."""
     check_variant(variant)
     hyps, refs_list = _prepare(hypotheses, references_list)
+    if check_flavor(flavor) != "rouge-score":
+        return _collect(
+            (rouge(h, r, variant, stem, flavor) for h, r in zip(hyps, refs_list, strict=True)),
+            len(hyps),
+        )
     out = _empty(len(hyps))
     if variant == "rougeLsum":
         token_lists: list[list[str]] = [[] for _ in hyps]
@@ -134,7 +142,8 @@ def score_batch(
             variant ("rouge1".."rouge9", "rougeL", "rougeLsum").
         hypotheses: N hypothesis strings.
         references_list: N sequences of reference strings.
-        **kwargs: Metric options (``word_order`` for chrF, ``stem`` for ROUGE).
+        **kwargs: Metric options (``word_order`` for chrF, ``stem`` and ``flavor`` for
+            ROUGE).
 
     Returns:
         float64 array of N scores on the metric's own scale.

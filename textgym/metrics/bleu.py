@@ -38,7 +38,7 @@ class BleuRefStats(NamedTuple):
 
 def hyp_ngram_counts(tokens: list[str]) -> list[Counter]:
     """Count the 1..4-grams of a token list (unigrams as strings, others as tuples)."""
-    counts = [Counter(tokens)]
+    counts: list[Counter] = [Counter(tokens)]  # str unigrams, then tuple n-grams
     for n in range(2, MAX_ORDER + 1):
         counts.append(Counter(zip(*[tokens[k:] for k in range(n)], strict=False)))
     return counts

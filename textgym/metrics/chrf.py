@@ -58,7 +58,7 @@ def char_ngram_counts(chars: str) -> list[Counter]:
 
 def word_ngram_counts(words: list[str], word_order: int) -> list[Counter]:
     """Counts of word n-grams of orders 1..word_order (unigrams as str, others as tuples)."""
-    counts = [Counter(words)] if word_order >= 1 else []
+    counts: list[Counter] = [Counter(words)] if word_order >= 1 else []
     for n in range(2, word_order + 1):
         counts.append(Counter(zip(*[words[k:] for k in range(n)], strict=False)))
     return counts

@@ -112,7 +112,7 @@ class ContentIdBatch:
         self,
         slot: int,
         references: Sequence[str],
-        reference_ids: Sequence[Sequence[int] | None] | None = None,
+        reference_ids: Sequence[Sequence[int] | np.ndarray | None] | None = None,
     ) -> bool:
         """Store the content tokens of one sample's references in ``slot``.
 

@@ -34,6 +34,7 @@ from .bleu import MAX_ORDER, bleu_from_stats, bleu_ref_stats, closest_ref_length
 from .chrf import CHAR_ORDER, chrf_from_stats, chrf_ref, chrf_words
 from .f1 import f1_from_counts
 from .rouge import check_variant, fmeasure, rouge_ref, rouge_scores
+from .rouge155 import check_flavor
 from .ter import sentence_ter
 
 # Tokenisers used on the changing tail of a hypothesis; the same words recur constantly.
@@ -48,6 +49,8 @@ MEMOIZED_TOKENIZERS = (_CHUNK_13A, _TAIL_13A, _ROUGE_STEMMED, _ROUGE_PLAIN, _SQU
 
 class IncrementalScorer:
     """Base class: ``update(text) -> score`` of the full text; ``reset()`` for a new episode."""
+
+    _score: float  # set by each subclass's reset() and update()
 
     def update(self, text: str) -> float:
         """Score the full current hypothesis ``text`` (not just the appended piece)."""
@@ -213,18 +216,28 @@ class IncrementalRouge(IncrementalScorer):
 
     ROUGE-N keeps n-gram match counts; ROUGE-L keeps one bit-parallel LCS row per hypothesis
     token and reference, so a new token costs one big-int row step per reference. ROUGE-Lsum
-    depends on sentence structure and is re-scored from scratch (still exact).
+    depends on sentence structure and is re-scored from scratch (still exact), and so is the
+    ``"rouge155"`` flavor (its references are pooled, as the perl script's ``-f A``, which the
+    per-reference rows here do not model).
 
     Args:
         references: One or more reference strings.
         variant: rouge1..rouge9, rougeL or rougeLsum.
         stem: Apply the Porter stemmer to tokens longer than 3 characters.
+        flavor: ``"rouge-score"`` or ``"rouge155"``, as for :func:`rouge`.
     """
 
-    def __init__(self, references: Sequence[str], variant: str = "rougeL", stem: bool = True):
+    def __init__(
+        self,
+        references: Sequence[str],
+        variant: str = "rougeL",
+        stem: bool = True,
+        flavor: str = "rouge-score",
+    ):
         self._refs = check_references(references)
         self._variant = check_variant(variant)
         self._stem = stem
+        self._flavor = check_flavor(flavor)
         self._ref_data = [rouge_ref(ref, stem) for ref in self._refs]
         if variant not in ("rougeL", "rougeLsum"):
             self._n = int(variant[5:])
@@ -247,8 +260,9 @@ class IncrementalRouge(IncrementalScorer):
     def update(self, text: str) -> float:
         """Score the full current hypothesis ``text``; see :class:`IncrementalScorer`."""
         check_hypothesis(text, "text")
-        if self._variant == "rougeLsum":
-            self._score = rouge_scores(text, self._refs, ("rougeLsum",), self._stem)["rougeLsum"]
+        if self._flavor != "rouge-score" or self._variant == "rougeLsum":
+            scores = rouge_scores(text, self._refs, (self._variant,), self._stem, self._flavor)
+            self._score = scores[self._variant]
             return self._score
         keep, suffix = self._stream.update(text)
         if self._variant == "rougeL":
@@ -352,8 +366,8 @@ def incremental(metric_name: str, references: Sequence[str], **kwargs) -> Increm
             ("rouge1".."rouge9", "rougeL", "rougeLsum"), or "ter" (exact but rescored in full
             on every update).
         references: One or more reference strings.
-        **kwargs: Extra options of the scorer class (``word_order`` for chrF, ``stem`` for
-            ROUGE).
+        **kwargs: Extra options of the scorer class (``word_order`` for chrF, ``stem`` and
+            ``flavor`` for ROUGE).
 
     Returns:
         A fresh :class:`IncrementalScorer`.

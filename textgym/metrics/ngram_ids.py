@@ -96,7 +96,7 @@ class IdSymbolMap:
         get, unknown = self.types.get, self.unknown
         return np.array([get(s, unknown) for s in symbols], dtype=np.int32)
 
-    def hypothesis_types(self, ids: Sequence[int]) -> np.ndarray:
+    def hypothesis_types(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Types of the symbols of ``decode(ids)``."""
         types = self.id_types[np.asarray(ids, dtype=np.int64)]
         return types[types != _PAD]
@@ -186,7 +186,7 @@ class NgramIdBatch:
         self,
         slot: int,
         references: Sequence[str],
-        reference_ids: Sequence[Sequence[int] | None] | None = None,
+        reference_ids: Sequence[Sequence[int] | np.ndarray | None] | None = None,
     ) -> bool:
         """Store the references of one sample in ``slot`` (overwriting it).
 

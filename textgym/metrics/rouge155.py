@@ -104,7 +104,7 @@ def check_flavor(flavor: object) -> str:
     """Return ``flavor`` if it is one of :data:`FLAVORS`, else raise ``ValueError``."""
     if flavor not in FLAVORS:
         raise ValueError(f"unknown ROUGE flavor {flavor!r}; expected one of {', '.join(FLAVORS)}")
-    return flavor  # type: ignore[return-value]
+    return flavor
 
 
 def _check_multiref(multiref: object) -> str:
@@ -112,7 +112,7 @@ def _check_multiref(multiref: object) -> str:
         raise ValueError(
             f"unknown multiref mode {multiref!r}; expected one of {', '.join(MULTIREF_MODES)}"
         )
-    return multiref  # type: ignore[return-value]
+    return multiref
 
 
 def _check_alpha(alpha: object) -> float:
@@ -138,7 +138,9 @@ def wordnet_exceptions() -> dict[str, str]:
     """
     from importlib import resources  # on first use: importing it costs ~10 ms
 
-    text = resources.files(__package__).joinpath("data", _EXCEPTIONS_FILE).read_text("ascii")
+    # One name per joinpath: Traversable.joinpath takes a single one before Python 3.11.
+    resource = resources.files(__package__).joinpath("data").joinpath(_EXCEPTIONS_FILE)
+    text = resource.read_text("ascii")
     table: dict[str, str] = {}
     for line in text.splitlines():
         if line and not line.startswith("#"):
@@ -510,9 +512,12 @@ def _prf(
     return precision, recall, (_round5(fmeasure) if rounded else fmeasure)
 
 
-def _combine155(variant: str, per_ref: list[tuple[int, int, int]], multiref: str) -> tuple:
+def _combine155(
+    variant: str, per_ref: list[tuple[int, int, int]], multiref: str
+) -> tuple[int, int, int]:
     if multiref == "average":
-        return tuple(map(sum, zip(*per_ref, strict=True)))
+        hits, ref_count, hyp_count = (sum(column) for column in zip(*per_ref, strict=True))
+        return hits, ref_count, hyp_count
     # -f B keeps the first reference with the strictly best recall; the script compares
     # n-gram recalls after rounding them to 5 decimals, LCS recalls unrounded.
     best, best_recall = per_ref[0], -1.0

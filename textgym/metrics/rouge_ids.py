@@ -178,7 +178,7 @@ class RougeIdBatch:
         self,
         slot: int,
         references: Sequence[str],
-        reference_ids: Sequence[Sequence[int] | None] | None = None,
+        reference_ids: Sequence[Sequence[int] | np.ndarray | None] | None = None,
     ) -> bool:
         """Store the references of one sample in ``slot`` (overwriting it).
 
@@ -361,8 +361,8 @@ class _NgramMatches:
         self._past_end = np.arange(self._longest) - hyp_len[:, None]  # >= 0 past the end
         self._n = 0
 
-    def overlap(self, n: int) -> np.ndarray:
-        """``(B, K)`` clipped matches of the n-grams."""
+    def overlap(self, n: int) -> np.ndarray | int:
+        """``(B, K)`` clipped matches of the n-grams (0, which broadcasts, if none fits)."""
         length = self._longest - n + 1
         if length <= 0:
             return 0

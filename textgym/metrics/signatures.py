@@ -46,7 +46,7 @@ _METRIC_ABBREVIATIONS = {
     "chrf": {"case": "c", "eff": "e", "nc": "nc", "nw": "nw", "space": "s"},
     "ter": {"case": "c", "tok": "t", "norm": "nr", "punct": "pn", "asian": "as"},
 }
-_OPTIONS = {
+_OPTIONS: dict[str, dict[str, Any]] = {
     "bleu": {
         "lowercase": False, "tokenize": "13a", "smooth_method": "exp", "smooth_value": None,
         "effective_order": False,

@@ -236,7 +236,7 @@ def _scorer(metric: str, samples: int) -> Callable[[Any], float]:
 
 def _sum_rows(rows: list[list[float]]) -> list[float]:
     """Column sums in row order with Python numbers (sacrebleu's ``sum_of_lists``)."""
-    totals = [0] * len(rows[0])
+    totals: list[float] = [0] * len(rows[0])
     for row in rows:
         for k, value in enumerate(row):
             totals[k] += value
@@ -506,7 +506,7 @@ def paired_randomization(
     baseline_result = SystemScore(float(bl_score))
     system_result = SystemScore(float(sys_score))
     difference_ci = None
-    if bs_indices is not None:
+    if confidence_resamples is not None and bs_indices is not None:  # set together above
         sys_array, bl_array = _stat_array(metric, sys_rows), _stat_array(metric, bl_rows)
         sys_scores = _resampled(sys_array, bs_indices, score)
         mean, ci, _, _ = _estimate(sys_scores)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from typing import Any
+from typing import Any, cast
 
 try:
     import torch
@@ -96,8 +96,9 @@ class TokenFeaturesExtractor(BaseFeaturesExtractor):
             raise ValueError(f"conv_kernel: expected an odd integer >= 1, got {conv_kernel!r}")
         super().__init__(observation_space, features_dim)
 
-        prompt_space = observation_space["prompt_ids"]
-        generated_space = observation_space["generated_ids"]
+        # textgym's observation subspaces are Boxes (textgym.core.spaces); Dict types them Space.
+        prompt_space = cast(spaces.Box, observation_space["prompt_ids"])
+        generated_space = cast(spaces.Box, observation_space["generated_ids"])
         self.vocab_size = int(max(prompt_space.high.max(), generated_space.high.max())) + 1
         self.max_prompt_len = int(prompt_space.shape[0])
         self.max_new_tokens = int(generated_space.shape[0])

@@ -45,7 +45,7 @@ class LearnedReward:
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
         self._fn = fn
-        self.name = name or getattr(fn, "name", None) or getattr(fn, "__qualname__", repr(fn))
+        self.name = str(name or getattr(fn, "name", None) or getattr(fn, "__qualname__", repr(fn)))
         self.batch_size = batch_size
 
     @classmethod

@@ -247,7 +247,7 @@ def _named(name: str, template_words: frozenset[str] | None) -> Scorer:
 
 
 def make_scorer(
-    spec: str | Mapping[str, float] | Callable[..., float] | Scorer,
+    spec: str | Mapping[str, Any] | Callable[..., float] | Scorer,
     *,
     template_words: frozenset[str] | None = None,
 ) -> Scorer:
@@ -260,6 +260,9 @@ def make_scorer(
             :class:`Scorer`. Strings and dicts keep ``env.spec`` JSON-serialisable.
             ``"content"`` is content-word ROUGE-L and ``"a*b"`` the product of two such
             names (``"rougeL*content"``, see :mod:`textgym.rewards.content`).
+            ``{"name": "semantic", "backend": "ray", **options}`` serves a reward from a Ray
+            actor shared by every env (``"local"``: in this process, with its options); see
+            :func:`textgym.rewards.ray_scorer.backend_scorer`.
         template_words: The words ``"content"`` ignores (normalised, see
             :func:`textgym.metrics.content.normalise_template_words`); ``None``: English
             function words.
@@ -280,6 +283,10 @@ def make_scorer(
             return ProductScorer([_named(n.strip(), template_words) for n in names])
         return _named(spec, template_words)
     if isinstance(spec, Mapping):
+        if "backend" in spec:  # {"name": "semantic", "backend": "ray", ...}: no metric is so named
+            from textgym.rewards.ray_scorer import backend_scorer
+
+            return backend_scorer(spec)
         return WeightedScorer(spec)
     if isinstance(spec, Scorer):
         return spec

@@ -14,7 +14,7 @@ import inspect
 import os
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 
@@ -190,6 +190,8 @@ class TaskEnv(TokenMDPEnv):
         # Checked before the template is used to build a vocabulary or measure lengths.
         source_fields = len(template_parts(template)) - 1
 
+        longest_source: int | None
+        longest_reference: int | None
         if data is None:
             config = self.generator_config(difficulty, data_config, task_version)
             if isinstance(data_seed, bool) or not isinstance(data_seed, int) or data_seed < 0:
@@ -197,8 +199,13 @@ class TaskEnv(TokenMDPEnv):
             generator, word_tokenizer = _embedded_parts(
                 self.generator_cls, config, data_seed, template
             )
-            dataset: Sequence[Any] = _embedded_dataset(
-                self.generator_cls, config, data_seed, template, split, num_samples
+            # EmbeddedDataset is random access (len, int indexing, iteration), all that the env
+            # does with a dataset, without subclassing Sequence (it does not slice).
+            dataset = cast(
+                "Sequence[Any]",
+                _embedded_dataset(
+                    self.generator_cls, config, data_seed, template, split, num_samples
+                ),
             )
             longest_source = generator.max_source_tokens
             longest_reference = generator.max_reference_tokens
@@ -340,7 +347,10 @@ class TaskEnv(TokenMDPEnv):
             "vocab_size": int(self.action_space.n),
             "max_prompt_len": self.max_prompt_len,
             "max_new_tokens": self.max_new_tokens,
-            "observation_space": {k: list(v.shape) for k, v in self.observation_space.items()},
+            # Box subspaces: a shape is never None (Space's type allows it).
+            "observation_space": {
+                k: list(v.shape or ()) for k, v in self.observation_space.items()
+            },
             "action_space": f"Discrete({self.action_space.n})",
             "ceiling": "emitting references[0] (the reference policy) scores 1.0",
         }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -131,7 +131,7 @@ class TextVectorEnv(VectorEnv):
         # generator can be put back where the draws consumed so far leave it (_sync_rngs).
         self._draws = np.zeros((n, _DRAWS), dtype=np.int64)
         self._draw_pos = np.full(n, _DRAWS, dtype=np.intp)  # _DRAWS: nothing buffered
-        self._draw_state: list[dict[str, Any] | None] = [None] * n
+        self._draw_state: list[Mapping[str, Any] | None] = [None] * n
         # info["metrics"] of ended episodes, one row per env, keys as episode_metrics makes them.
         report_names = [scorer.name for scorer in task_env.report]
         self._metric_keys = tuple(dict.fromkeys(["score", *report_names]))
@@ -352,7 +352,7 @@ class TextVectorEnv(VectorEnv):
                 self._score[fast] = new
             active = active[~self._fast[active]]
         for i in active:
-            new = self._trackers[i].update(self._texts[i])  # type: ignore[union-attr]
+            new = self._trackers[i].update(self._texts[i])
             rewards[i] = new - self._score[i]
             self._score[i] = new
 
@@ -397,7 +397,10 @@ class TextVectorEnv(VectorEnv):
     def _seeds(self, seed: int | Sequence[int | None] | None) -> list[int | None]:
         if seed is None:
             return [None] * self.num_envs
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if isinstance(seed, bool):
+            # bool is an int subclass, but True is no seed: the TypeError list(True) raised.
+            raise TypeError(f"seed: expected an int, a sequence of ints or None, got {seed!r}")
+        if isinstance(seed, (int, np.integer)):
             return [int(seed) + i for i in range(self.num_envs)]
         seeds = list(seed)
         if len(seeds) != self.num_envs:

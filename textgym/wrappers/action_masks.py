@@ -26,10 +26,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, SupportsFloat, cast
 
 import gymnasium as gym
 import numpy as np
+
+if TYPE_CHECKING:
+    from textgym.core.env import TokenMDPEnv
 
 __all__ = ["MASK_MODES", "ActionMaskWrapper", "BigramModel", "fit_bigram"]
 
@@ -118,7 +121,9 @@ class BigramModel:
         table[:] = backoff[:k]
         order = np.lexsort((self.pairs[:, 1], -self.counts, self.pairs[:, 0]))
         prevs, nexts = self.pairs[order, 0], self.pairs[order, 1]
-        starts = np.flatnonzero(np.r_[True, prevs[1:] != prevs[:-1]]) if len(prevs) else []
+        starts: np.ndarray | list[int] = (
+            np.flatnonzero(np.r_[True, prevs[1:] != prevs[:-1]]) if len(prevs) else []
+        )
         bounds = [*starts, len(prevs)]
         for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
             seen = nexts[begin : min(end, begin + k)]
@@ -175,7 +180,9 @@ class BigramModel:
         table = np.full((self.vocab_size, k), self.eos_id, dtype=np.int64)
         order = np.lexsort((target, -dice, source))
         source, target = source[order], target[order]
-        starts = np.flatnonzero(np.r_[True, source[1:] != source[:-1]]) if len(source) else []
+        starts: np.ndarray | list[int] = (
+            np.flatnonzero(np.r_[True, source[1:] != source[:-1]]) if len(source) else []
+        )
         bounds = [*starts, len(source)]
         for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
             best = target[begin : min(end, begin + k)]
@@ -212,12 +219,12 @@ def fit_bigram(
     if isinstance(env, str):
         fit_env = gym.make(env, **{**env_kwargs, "split": split})
     else:
-        base = env.unwrapped
-        if getattr(base, "split", None) is not None and base.split != split and env.spec:
+        env_split = getattr(env.unwrapped, "split", None)
+        if env_split is not None and env_split != split and env.spec:
             fit_env = gym.make(env.spec.id, **{**env.spec.kwargs, **env_kwargs, "split": split})
         else:
             fit_env = env
-    base = fit_env.unwrapped
+    base = _text_env(fit_env)
     tokenizer = base.tokenizer
     samples = []
     for index in range(min(num_samples, len(base.dataset))):
@@ -294,7 +301,7 @@ class ActionMaskWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
             raise ValueError(
                 f"mode: expected one of {', '.join(map(repr, MASK_MODES))}, got {mode!r}"
             )
-        tokenizer = env.unwrapped.tokenizer
+        tokenizer = _text_env(env).tokenizer
         self.vocab_size = int(tokenizer.vocab_size)
         self.eos_id = int(tokenizer.eos_id)
         self.mode = mode
@@ -333,9 +340,12 @@ class ActionMaskWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         obs, info = self.env.reset(seed=seed, options=options)
         vocab = np.zeros(self.vocab_size, dtype=bool)
         if self.mode == "reference_vocab":
-            tokenizer = self.env.unwrapped.tokenizer
+            base = _text_env(self.env)
+            tokenizer = base.tokenizer
+            sample = base.sample
+            assert sample is not None  # reset() has just drawn one
             # From the env, not info: envs built with info_references=False leave them out.
-            for reference in self.env.unwrapped.sample.references:
+            for reference in sample.references:
                 vocab[tokenizer.encode(reference)] = True
         elif self.mode == "target_vocab":
             assert self._target_vocab is not None
@@ -351,7 +361,7 @@ class ActionMaskWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
         self._mask = self._compute_mask(obs)
         return obs, info
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """Step the env and compute the mask of the new state."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         self._mask = self._compute_mask(obs)
@@ -378,3 +388,10 @@ def _check_k(k: Any, vocab_size: int, name: str = "k", zero_ok: bool = False) ->
         raise ValueError(
             f"{name}: expected an integer in [{low}, {vocab_size}] (the vocabulary size), got {k!r}"
         )
+
+
+def _text_env(env: gym.Env) -> TokenMDPEnv:
+    """The textgym env under ``env``'s wrappers, whose tokenizer, dataset and sample are read."""
+    # Only for the type checker: gym types ``unwrapped`` as a bare Env; nothing is checked at run
+    # time, so any env with the same attributes still works.
+    return cast("TokenMDPEnv", env.unwrapped)

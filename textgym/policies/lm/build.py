@@ -22,7 +22,7 @@ import copy
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 try:
     import torch
@@ -76,6 +76,8 @@ def build_model(
             (or the decoder of one) is an encoder built without ``is_decoder=True``.
         TypeError: For anything else than the four kinds above.
     """
+    # A PreTrainedModel or a peft wrapper of one: peft is optional, so there is no type to name.
+    model: Any
     if isinstance(spec, transformers.PreTrainedModel) or is_peft(spec):
         model = spec
         base = model.get_base_model() if is_peft(model) else model
@@ -343,8 +345,13 @@ def bert2bert(
     try:
         if pretrained:
             with _quiet_loading():
-                model = transformers.EncoderDecoderModel.from_encoder_decoder_pretrained(
-                    encoder, decoder, tie_encoder_decoder=tie_encoder_decoder
+                # transformers annotates the classmethod's return as PreTrainedModel; it
+                # returns an instance of the class it is called on.
+                model = cast(
+                    transformers.EncoderDecoderModel,
+                    transformers.EncoderDecoderModel.from_encoder_decoder_pretrained(
+                        encoder, decoder, tie_encoder_decoder=tie_encoder_decoder
+                    ),
                 )
         else:
             config = transformers.EncoderDecoderConfig.from_encoder_decoder_configs(

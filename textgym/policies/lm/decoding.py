@@ -207,10 +207,16 @@ def _decoder_step(
     policy: LMActorCritic, state: DecodeState, column: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     cache = {policy.cache_arg: state.past} if state.past is not None else {}
+    # Every decoder position so far is attended, as without a mask (a finished episode's
+    # outputs are discarded); passing it says so, and BERT decoders warn on pad ids without one.
+    decoder_mask = torch.ones(
+        state.tokens.shape, dtype=state.prompt_mask.dtype, device=state.tokens.device
+    ) if state.prompt_mask is not None else None  # fmt: skip
     out = policy.model(
         encoder_outputs=state.encoder_outputs,
         attention_mask=state.prompt_mask,
         decoder_input_ids=column if state.use_cache else state.tokens,
+        decoder_attention_mask=decoder_mask,
         use_cache=state.use_cache,
         output_hidden_states=True,
         **cache,

@@ -6,7 +6,7 @@ import contextlib
 import copy
 import inspect
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, overload
 
 try:
     import torch
@@ -78,7 +78,9 @@ def tiny_seq2seq_config(
         feed_forward_proj="relu",
         pad_token_id=pad_id,
         eos_token_id=eos_id,
-        decoder_start_token_id=pad_id,
+        # A PretrainedConfig kwarg that T5Config takes at run time, though transformers 5's
+        # dataclass signature leaves it out (4.x declares **kwargs: the ignore is then unused).
+        decoder_start_token_id=pad_id,  # type: ignore[call-arg, unused-ignore]
     )
 
 
@@ -291,7 +293,8 @@ class LMActorCritic(nn.Module):
         logits, hidden = self._teacher_forced(
             self.model, prompt_ids, prompt_mask, actions, action_mask, need_hidden=with_values
         )
-        values = self.value_head(hidden.float()).squeeze(-1) if with_values else None
+        # hidden is not None exactly when with_values (need_hidden above).
+        values = self.value_head(hidden.float()).squeeze(-1) if hidden is not None else None
         return logits, values
 
     def _teacher_forced(
@@ -308,10 +311,16 @@ class LMActorCritic(nn.Module):
         with self.autocast():
             if self.is_encoder_decoder:
                 start_col = torch.full_like(actions[:, :1], self.decoder_start_id)
+                # The padding after an episode's end changes no earlier position (the decoder is
+                # causal), but masking it says so: BERT decoders warn on unmasked pad ids.
+                decoder_mask = torch.cat(
+                    [torch.ones_like(action_mask[:, :1]), action_mask[:, :-1]], dim=1
+                ).to(prompt_mask.dtype)
                 out = model(
                     input_ids=prompt_ids,
                     attention_mask=prompt_mask,
                     decoder_input_ids=torch.cat([start_col, actions[:, :-1]], dim=1),
+                    decoder_attention_mask=decoder_mask,
                     output_hidden_states=need_hidden,
                     use_cache=False,
                 )
@@ -351,6 +360,14 @@ class LMActorCritic(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Feed one token per episode ``(N,)``: the next logits ``(N, V)`` and values ``(N,)``."""
         return advance(self, state, tokens)
+
+
+@overload
+def _special_id(model: Any, name: str, default: int) -> int: ...
+
+
+@overload
+def _special_id(model: Any, name: str, default: None) -> int | None: ...
 
 
 def _special_id(model: Any, name: str, default: int | None) -> int | None:

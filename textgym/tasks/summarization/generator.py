@@ -188,9 +188,10 @@ class SummarizationGenerator:
         self._firsts = [(w,) for w in firsts]
         self._lasts = lasts
         self._places = [(w,) for w in places]
-        self._teams = [(w,) for w in teams]
+        # Slot values are word tuples: one word for a team, (name, kind) for a company.
+        self._teams: list[tuple[str, ...]] = [(w,) for w in teams]
         kind_names = [_news.COMPANY_KINDS[i] for i in kinds]
-        self._companies = list(zip(companies, kind_names, strict=True))
+        self._companies: list[tuple[str, ...]] = list(zip(companies, kind_names, strict=True))
         self._bands = [(w,) for w in bands]
 
     def _word_groups(self) -> list[list[str]]:
