@@ -13,6 +13,15 @@ trainable model plus a value head, and a frozen reference copy or LoRA adapters.
     python benchmarks/lm_throughput.py --quick    # smoke run
     python benchmarks/lm_throughput.py --device cuda
     python benchmarks/lm_throughput.py --models bert2bert --env-ids TextTrans-v0 --num-envs 16
+    python benchmarks/lm_throughput.py --env-share  # the env's share of a PPO iteration
+
+``--env-share`` answers whether the environment slows LM training down: for every family
+(``--share-env-ids``), tiny GPT-2 (the ``--width``/``--layers``/``--heads`` model) runs PPO
+iterations on 256 envs (``--share-num-envs``): one KV-cached rollout of a batch of episodes,
+then one epoch of minibatch updates with the reference pass (fewer epochs than PPO uses, so the
+env's share is over- rather than under-stated). Time inside the vector env's ``step`` and
+``reset`` is counted apart from the rest; the medians over ``--repeats`` iterations are written
+to ``results/lm_env_share.json``.
 """
 
 from __future__ import annotations
@@ -20,7 +29,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -58,6 +69,12 @@ class Args:
     out: str = "benchmarks/results/lm_throughput.json"
     quick: bool = False
     combo: list[str] = field(default_factory=list)  # internal: env_id model reference
+    env_share: bool = False  # measure the env's share of a PPO iteration instead
+    share_env_ids: list[str] = field(
+        default_factory=lambda: ["TextTrans-v1", "TextSumm-v1", "TextDial-v1"]
+    )
+    share_num_envs: int = 256
+    share_out: str = "benchmarks/results/lm_env_share.json"
 
 
 def parse_args() -> Args:
@@ -69,12 +86,15 @@ def parse_args() -> Args:
             parser.add_argument(flag, action="store_true", default=default)
         elif isinstance(default, list):
             parser.add_argument(flag, nargs="+", default=default)
+        elif isinstance(default, int):
+            parser.add_argument(flag, type=int, default=default)
         else:
             parser.add_argument(flag, type=type(default), default=default)
     args = Args(**vars(parser.parse_args()))
     if args.quick:
         args = dataclasses.replace(args, env_ids=args.env_ids[:1], num_envs=8, width=32,
-                                   layers=1, heads=2, repeats=1, minibatch=4)  # fmt: skip
+                                   layers=1, heads=2, repeats=1, minibatch=4,
+                                   share_num_envs=16)  # fmt: skip
     return args
 
 
@@ -198,9 +218,79 @@ def measure(args: Args, env_id: str, kind: str, reference: str) -> dict[str, Any
     }  # fmt: skip
 
 
+class TimedEnvs:
+    """A vector env whose ``step`` and ``reset`` add their wall time to ``seconds``."""
+
+    def __init__(self, envs: Any) -> None:
+        self._envs = envs
+        self.seconds = 0.0
+
+    def __getattr__(self, name: str) -> Any:  # everything else is the env's own
+        return getattr(self._envs, name)
+
+    def step(self, actions: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._envs.step(actions)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def reset(self, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return self._envs.reset(**kwargs)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+
+def env_share(args: Args) -> list[dict[str, Any]]:
+    """The env's share of PPO iterations of tiny GPT-2 on ``share_num_envs`` envs, per family."""
+    rows = []
+    for env_id in args.share_env_ids:
+        envs = TimedEnvs(make_envs(env_id, args.share_num_envs))
+        policy = build(args, envs, "gpt2", "frozen")
+        generator = torch.Generator(device=policy.device).manual_seed(args.seed)
+        update_args = dataclasses.replace(args, repeats=1)  # one epoch per iteration
+        rollout(policy, envs, generator=generator, seed=args.seed)  # warm-up, not timed
+        shares, env_s, total_s, tokens = [], [], [], 0
+        for repeat in range(args.repeats):
+            envs.seconds = 0.0
+            started = time.perf_counter()
+            batch = rollout(policy, envs, generator=generator, seed=args.seed + 1 + repeat)
+            time_updates(update_args, policy, batch)
+            total = time.perf_counter() - started
+            shares.append(envs.seconds / total)
+            env_s.append(envs.seconds)
+            total_s.append(total)
+            tokens += batch.num_tokens
+        row = {
+            "env_id": env_id, "num_envs": args.share_num_envs,
+            "env_share_median": statistics.median(shares), "env_share_max": max(shares),
+            "env_seconds_median": statistics.median(env_s),
+            "iteration_seconds_median": statistics.median(total_s),
+            "tokens_per_iteration": tokens / args.repeats,
+            "env_token_steps_per_s": tokens / sum(env_s),
+        }  # fmt: skip
+        rows.append(row)
+        print(f"{env_id}: env {row['env_share_median']:.2%} of a PPO iteration (max "
+              f"{row['env_share_max']:.2%}; {row['env_seconds_median']:.3f} s of "
+              f"{row['iteration_seconds_median']:.1f} s), env {row['env_token_steps_per_s']:,.0f}"
+              " token-steps/s inside the loop", flush=True)  # fmt: skip
+    return rows
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
+    if args.env_share:
+        rows = env_share(args)
+        if not args.quick:
+            atomic_write_json(args.share_out, {
+                "args": dataclasses.asdict(args), "results": rows, "torch": torch.__version__,
+                "python": sys.version.split()[0],
+                "load_average_1m": os.getloadavg()[0],
+            })  # fmt: skip
+        return
     if args.combo:  # a child process: measure one combination, print it as JSON
         print(json.dumps(measure(args, *args.combo)))
         return

@@ -1,9 +1,32 @@
 """Benchmark textgym.metrics against sacrebleu and rouge-score on the same inputs.
 
-Run:  python benchmarks/metrics.py [--quick] [--repeats N] [--loops N] [--pairs N] [--seed N]
+Run:  python benchmarks/metrics.py [--data-dir DIR | --generated] [--quick] [--repeats N]
+                                   [--loops N] [--pairs N] [--seed N]
 
-Prints one table: median time per call of the reference library ("theirs") and of ours, and
-the speed-up theirs/ours. Our per-reference caches are measured two ways:
+Two inputs, and the first line of the output says which one was used:
+
+* Real text (the default when ``~/.cache/textgym-data/scitldr`` exists, or with
+  ``--data-dir DIR``): SciTLDR's test split (github.com/allenai/scitldr, ``SciTLDR-A/test.jsonl``,
+  read with textgym's own loader). Each test paper has several TLDRs written independently
+  (by its authors and from its peer reviews): the first TLDR of 20-40 words is the hypothesis,
+  the paper's other TLDRs of 20-40 words are its references; papers with fewer than two such
+  TLDRs are skipped. This is the situation the metrics are made for, a real summary scored
+  against other people's real summaries of the same content, in real scientific English
+  (numbers, hyphens, parentheses, abbreviations), and each paper is used once, so every
+  hypothesis and every reference set is new. The timed passes are cold: ``clear_caches()``
+  runs before each one (our per-reference statistics cannot help; stems and ids are learned
+  again within the pass, as they would be on a first pass over new data). A second ROUGE row
+  keeps the pairs new but starts from the word stems of the train split's TLDRs (a long-running
+  job knows its domain's vocabulary). Rows: sentence BLEU, sentence chrF, ROUGE-1/2/L in one
+  call, and the batch entry points on the same pairs, with medians and min/max over the
+  repeats; the result goes to ``benchmarks/results/metrics_real_text.json``. Anyone with the
+  public SciTLDR release can regenerate it (``git clone https://github.com/allenai/scitldr``
+  into ``~/.cache/textgym-data/scitldr``).
+* Generated text (``--generated``, or when no real data is found): the table below.
+
+The generated-text mode prints one table: median time per call of the reference library
+("theirs") and of ours, and the speed-up theirs/ours. Our per-reference caches are measured
+two ways:
 
 * warm: the reference sets were seen before (an RL episode or an eval loop re-scores against
   the same references, so this is the steady state);
@@ -21,7 +44,9 @@ through its public sentence_* / corpus_* functions like a user would.
 from __future__ import annotations
 
 import gc
+import json
 import os
+import platform
 import random
 import statistics
 import sys
@@ -48,6 +73,8 @@ class Args:
     loops: int = 3
     pairs: int = 60
     seed: int = 0
+    data_dir: str | None = None
+    generated: bool = False
 
     @classmethod
     def parse(cls, argv: list[str]) -> Args:
@@ -56,6 +83,10 @@ class Args:
         for flag in it:
             if flag == "--quick":
                 args.quick = True
+            elif flag == "--generated":
+                args.generated = True
+            elif flag == "--data-dir":
+                args.data_dir = next(it)
             elif flag in ("--repeats", "--loops", "--pairs", "--seed"):
                 setattr(args, flag[2:], int(next(it)))
             else:
@@ -330,8 +361,212 @@ def bench_rouge155(args: Args, summaries) -> None:
               f"{corpus / len(hyps) * 1e6:.1f} us per summary ({len(hyps)} summaries)")
 
 
+# ------------------------------------------------------------------------------------------
+# Real text: SciTLDR test TLDRs (see the module docstring), cold caches
+# ------------------------------------------------------------------------------------------
+
+DEFAULT_DATA_DIR = Path("~/.cache/textgym-data").expanduser()
+REAL_RESULT = Path(__file__).resolve().parent / "results" / "metrics_real_text.json"
+MIN_WORDS, MAX_WORDS = 20, 40
+ROUGE_VARIANTS = ("rouge1", "rouge2", "rougeL")
+
+
+def real_data_dir(args: Args) -> Path | None:
+    """The SciTLDR copy to read, or None for generated text."""
+    if args.generated:
+        return None
+    if args.data_dir is not None:
+        root = Path(args.data_dir).expanduser()
+        if not (root / "scitldr").is_dir():
+            raise SystemExit(f"--data-dir {root}: no scitldr folder there")
+        return root
+    return DEFAULT_DATA_DIR if (DEFAULT_DATA_DIR / "scitldr").is_dir() else None
+
+
+def real_pairs(root: Path, split: str = "test") -> list[tuple[str, list[str]]]:
+    """(first 20-40 word TLDR, the paper's other 20-40 word TLDRs), one pair per paper."""
+    from textgym.data.corpora import load_scitldr
+
+    pairs = []
+    for sample in load_scitldr(root / "scitldr", split=split):
+        tldrs = [t for t in sample.references if MIN_WORDS <= len(t.split()) <= MAX_WORDS]
+        if len(tldrs) >= 2:
+            pairs.append((tldrs[0], tldrs[1:]))
+    return pairs
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def time_real(
+    theirs: Callable[[], object],
+    ours: Callable[[], object],
+    repeats: int,
+    prepare: Callable[[], None] = clear_caches,
+) -> tuple[list[float], list[float], list[float]]:
+    """Per-repeat seconds of theirs, ours cold (``prepare`` first) and ours warm (a third
+    pass), interleaved.
+
+    One sample is one pass over all pairs; garbage collection is paused while timing.
+    """
+    theirs()
+    ours()
+    t_theirs, t_cold, t_warm = [], [], []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            theirs()
+            t_theirs.append(time.perf_counter() - start)
+            prepare()
+            start = time.perf_counter()
+            ours()
+            t_cold.append(time.perf_counter() - start)
+            # BLEU builds a reference set's tables on its second sighting: warm is the third.
+            ours()
+            start = time.perf_counter()
+            ours()
+            t_warm.append(time.perf_counter() - start)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return t_theirs, t_cold, t_warm
+
+
+def bench_real(args: Args, root: Path) -> None:
+    pairs = real_pairs(root)
+    if args.quick:
+        pairs = pairs[:120]
+    hyps = [h for h, _ in pairs]
+    refs = [r for _, r in pairs]
+    n = len(pairs)
+    hyp_words = [len(h.split()) for h in hyps]
+    ref_words = [len(r.split()) for rs in refs for r in rs]
+    n_refs = [len(rs) for rs in refs]
+    repeats = args.repeats
+    load_before = os.getloadavg()
+    print(
+        f"input: REAL TEXT, SciTLDR test split under {root / 'scitldr'}: {n} papers with >= 2 "
+        f"TLDRs of {MIN_WORDS}-{MAX_WORDS} words; hypothesis = the first, references = the "
+        f"others ({sum(n_refs)} references, {min(n_refs)}-{max(n_refs)} per pair)\n"
+        f"words: hypotheses mean {statistics.mean(hyp_words):.1f} ({min(hyp_words)}-"
+        f"{max(hyp_words)}), references mean {statistics.mean(ref_words):.1f}; "
+        f"{repeats} repeats of one pass over all pairs, caches cleared before each cold pass; "
+        f"load average {load_before[0]:.1f} on {os.cpu_count()} CPUs\n"
+    )
+
+    # Stems of the train split's TLDRs: the vocabulary a long-running job already knows.
+    from textgym.metrics._tokenize import _STEM_CACHE, tokenize_rouge
+
+    clear_caches()
+    for sample in __import__("textgym.data.corpora", fromlist=["x"]).load_scitldr(
+        root / "scitldr", split="train"
+    ):
+        for text in sample.references:
+            tokenize_rouge(text, True)
+    known_stems = dict(_STEM_CACHE)
+
+    def new_pairs_known_stems() -> None:
+        clear_caches()
+        _STEM_CACHE.update(known_stems)
+
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_VARIANTS), use_stemmer=True)
+
+    def rouge_theirs() -> object:
+        return [scorer.score_multi(r, h) for h, r in pairs]
+
+    def rouge_batch3() -> object:
+        return [metrics.rouge_batch(hyps, refs, v) for v in ROUGE_VARIANTS]
+
+    cases = [
+        ("BLEU sentence", "sacrebleu", 5,
+         lambda: [sacrebleu.sentence_bleu(h, r) for h, r in pairs],
+         lambda: [metrics.sentence_bleu(h, r) for h, r in pairs], clear_caches),
+        ("chrF sentence", "sacrebleu", 5,
+         lambda: [sacrebleu.sentence_chrf(h, r) for h, r in pairs],
+         lambda: [metrics.sentence_chrf(h, r) for h, r in pairs], clear_caches),
+        ("ROUGE-1/2/L one call (stemmed)", "rouge-score", 20, rouge_theirs,
+         lambda: [metrics.rouge_scores(h, r, ROUGE_VARIANTS) for h, r in pairs], clear_caches),
+        ("ROUGE-1/2/L one call, train stems known", "rouge-score", 20, rouge_theirs,
+         lambda: [metrics.rouge_scores(h, r, ROUGE_VARIANTS) for h, r in pairs],
+         new_pairs_known_stems),
+        ("BLEU batch (sentence_bleu_batch)", "sacrebleu", 5,
+         lambda: [sacrebleu.sentence_bleu(h, r) for h, r in pairs],
+         lambda: metrics.sentence_bleu_batch(hyps, refs), clear_caches),
+        ("chrF batch (sentence_chrf_batch)", "sacrebleu", 5,
+         lambda: [sacrebleu.sentence_chrf(h, r) for h, r in pairs],
+         lambda: metrics.sentence_chrf_batch(hyps, refs), clear_caches),
+        ("ROUGE-1/2/L batch (3 x rouge_batch)", "rouge-score", 20, rouge_theirs,
+         rouge_batch3, clear_caches),
+    ]
+    header = (f"{'real text, cold, per pair':<42}{'theirs us':>10}{'ours us':>9}{'speed-up':>9}"
+              f"{'min-max':>12}{'warm x':>8}{'target':>8}")
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for name, library, target, theirs_fn, ours_fn, prepare in cases:
+        t_theirs, t_cold, t_warm = time_real(theirs_fn, ours_fn, repeats, prepare)
+        ratios = [a / b for a, b in zip(t_theirs, t_cold, strict=True)]
+        theirs_us = [t / n * 1e6 for t in t_theirs]
+        cold_us = [t / n * 1e6 for t in t_cold]
+        warm_us = [t / n * 1e6 for t in t_warm]
+        speed = statistics.median(t_theirs) / statistics.median(t_cold)
+        warm_x = statistics.median(t_theirs) / statistics.median(t_warm)
+        met = speed >= target
+        print(f"{name:<42}{statistics.median(theirs_us):10.1f}{statistics.median(cold_us):9.1f}"
+              f"{speed:8.1f}x{min(ratios):6.1f}-{max(ratios):4.1f}x{warm_x:7.1f}x"
+              f"{target:6d}x  {'ok' if met else 'MISSED'}")
+        rows.append({
+            "name": name, "reference_library": library, "target_speedup": target,
+            "met": met, "speedup_median": speed, "speedup_per_repeat": _spread(ratios),
+            "theirs_us_per_pair": _spread(theirs_us), "ours_cold_us_per_pair": _spread(cold_us),
+            "ours_warm_us_per_pair": _spread(warm_us), "warm_speedup_median": warm_x,
+        })
+    load_after = os.getloadavg()
+    print(f"\nload average {load_after[0]:.1f} at the end; speed-up = median theirs / median "
+          "ours (cold); min-max = the ratio of each repeat's interleaved samples")
+    result = {
+        "benchmark": "benchmarks/metrics.py (real-text mode)",
+        "input": {
+            "corpus": "SciTLDR-A test split (github.com/allenai/scitldr), read with "
+                      "textgym.data.corpora.load_scitldr",
+            "path": str(root / "scitldr"),
+            "pairing": f"per paper with >= 2 TLDRs of {MIN_WORDS}-{MAX_WORDS} words: the first "
+                       "is the hypothesis, the others the references; each paper once",
+            "pairs": n, "references": sum(n_refs),
+            "references_per_pair": {"min": min(n_refs), "max": max(n_refs),
+                                    "mean": statistics.mean(n_refs)},
+            "hypothesis_words": {"mean": statistics.mean(hyp_words), "min": min(hyp_words),
+                                 "max": max(hyp_words)},
+            "reference_words": {"mean": statistics.mean(ref_words), "min": min(ref_words),
+                                "max": max(ref_words)},
+        },
+        "method": "one sample = one pass over all pairs; theirs, ours cold (clear_caches() "
+                  "first) and ours warm interleaved per repeat; gc paused while timing",
+        "repeats": repeats,
+        "rows": rows,
+        "machine": {
+            "cpus": os.cpu_count(), "load_average_before": load_before,
+            "load_average_after": load_after, "python": platform.python_version(),
+            "sacrebleu": sacrebleu.__version__,
+        },
+    }
+    if not args.quick:
+        REAL_RESULT.parent.mkdir(parents=True, exist_ok=True)
+        REAL_RESULT.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"wrote {REAL_RESULT}")
+
+
 def main(argv: list[str]) -> None:
     args = Args.parse(argv)
+    root = real_data_dir(args)
+    if root is not None:
+        bench_real(args, root)
+        return
+    print("input: GENERATED TEXT (news-like sentences and paraphrase-like rewrites; pass "
+          "--data-dir DIR with a scitldr copy for real text)")
     rng = random.Random(args.seed)
     pairs = make_pairs(args.pairs, rng, summaries=False)
     summaries = make_pairs(args.pairs, rng, summaries=True)

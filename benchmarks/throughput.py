@@ -14,11 +14,17 @@ Each implementation first steps for ``--warmup-seconds`` (the same wall time for
 the first seconds of a training run: per-sample caches (prompt ids, reference statistics) fill
 up then. The native env shares one cache across its N envs and warms within seconds; single
 envs (alone or under Sync/Async) each keep their own, which in a real run stay mostly cold.
-Timings are medians over ``--repeats``; on a shared machine they move by 20-30% between runs.
+Timings are medians over ``--repeats`` (the JSON also keeps the min and max); on a shared
+machine they move by 20-30% between runs.
+
+``--cold`` adds the native env's cold start: the first ``--cold-steps`` steps of a new env
+after its ``reset`` (the data generated, its cache of prompt rows and reference tables empty),
+a new env per repeat, with full and final infos, beside the warmed rows.
 
     python benchmarks/throughput.py                 # full table, writes results/throughput.json
     python benchmarks/throughput.py --quick         # smoke run (seconds), writes nothing
     python benchmarks/throughput.py --sizes 256 --only final final-text --interleave  # ids vs text
+    python benchmarks/throughput.py --sizes 256 --only sync full final --interleave --cold
 """
 
 from __future__ import annotations
@@ -52,6 +58,8 @@ class Args:
     reward_only: bool = False  # report_metrics=False everywhere: the reward, no other metrics
     only: tuple[str, ...] = ()  # implementations to measure (IMPLEMENTATIONS keys); () = all
     interleave: bool = False  # time the repeats round-robin over all implementations
+    cold: bool = False  # also the first cold_steps steps of new native envs
+    cold_steps: int = 100
     out: str = str(Path(__file__).parent / "results" / "throughput.json")
     quick: bool = False
 
@@ -84,6 +92,13 @@ class Args:
             "of them (both reward modes), so that load from other processes on a shared "
             "machine falls on all alike; ratios are then comparable, terminal to dense too",
         )
+        parser.add_argument(
+            "--cold",
+            action="store_true",
+            help="also time the first --cold-steps steps of a new native env after reset "
+            "(full and final infos), one new env per repeat",
+        )
+        parser.add_argument("--cold-steps", type=int, default=cls.cold_steps)
         parser.add_argument("--quick", action="store_true")
         ns = parser.parse_args()
         args = cls(
@@ -96,6 +111,8 @@ class Args:
             reward_only=ns.reward_only,
             only=tuple(ns.only),
             interleave=ns.interleave,
+            cold=ns.cold,
+            cold_steps=ns.cold_steps,
         )
         if ns.quick:
             args = dataclasses.replace(
@@ -121,6 +138,8 @@ IMPLEMENTATIONS = {
     "final-no-numba": "native, infos=final, no numba",
     "final-text": "native, infos=final, text metrics",
 }
+#: The ``--cold`` rows: the first steps of a new env (see the module docstring).
+COLD = {"full": "native, infos=full, cold", "final": "native, infos=final, cold"}
 
 
 def one_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n: int) -> float:
@@ -132,9 +151,11 @@ def one_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n:
 
 
 def median_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n: int,
-                repeats: int) -> float:  # fmt: skip
-    """Median token-steps/s of ``step`` over ``actions`` (each call advances ``n`` envs)."""
-    return statistics.median(one_rate(step, actions, n) for _ in range(repeats))
+                repeats: int) -> tuple[float, list[float]]:  # fmt: skip
+    """Median token-steps/s of ``step`` over ``actions`` (each call advances ``n`` envs), and
+    every repeat's rate."""
+    rates = [one_rate(step, actions, n) for _ in range(repeats)]
+    return statistics.median(rates), rates
 
 
 def warm_up(
@@ -181,7 +202,7 @@ def main() -> None:
     vocab = warm.action_space.n
     episode = 2 * warm.unwrapped.max_new_tokens  # warm-up steps: every env ends an episode
     rng = np.random.default_rng(0)
-    rows = []
+    rows: list[tuple[str, str, int, float, list[float]]] = []
     wanted = set(args.only or IMPLEMENTATIONS)
     # With --interleave: (row index, step, actions, n, env) of each warmed implementation,
     # timed after all are built.
@@ -197,10 +218,10 @@ def main() -> None:
     ) -> None:
         """Time one implementation now, or (``--interleave``) queue it for the round-robin."""
         if args.interleave:
-            rows.append((mode, IMPLEMENTATIONS[key], n, float("nan")))
+            rows.append((mode, IMPLEMENTATIONS[key], n, float("nan"), []))
             pending.append((len(rows) - 1, step, actions, n, env))
             return
-        rows.append((mode, IMPLEMENTATIONS[key], n, median_rate(step, actions, n, args.repeats)))
+        rows.append((mode, IMPLEMENTATIONS[key], n, *median_rate(step, actions, n, args.repeats)))
         if env is not None:
             env.close()
 
@@ -238,6 +259,14 @@ def main() -> None:
             for key, extra in variants:
                 if key not in wanted:
                     continue
+                if args.cold and key in COLD:
+                    rates = []
+                    for repeat in range(args.repeats):
+                        fresh = gym.make_vec(args.env_id, n, **kwargs, **extra)
+                        fresh.reset(seed=repeat)
+                        rates.append(one_rate(fresh.step, acts[: args.cold_steps], n))
+                        fresh.close()
+                    rows.append((mode, COLD[key], n, statistics.median(rates), rates))
                 env = gym.make_vec(args.env_id, n, **kwargs, **extra)
                 env.reset(seed=0)
                 warm_up(env.step, acts, args.warmup_seconds, episode)
@@ -248,34 +277,38 @@ def main() -> None:
             for i, step, actions, n, _env in pending:
                 rates[i].append(one_rate(step, actions, n))
         for i, *_, env in pending:
-            mode, name, n, _ = rows[i]
-            rows[i] = (mode, name, n, statistics.median(rates[i]))
+            mode, name, n, _, _ = rows[i]
+            rows[i] = (mode, name, n, statistics.median(rates[i]), rates[i])
             if env is not None:
                 env.close()
 
-    sync_rate = {(m, n): r for m, name, n, r in rows if name == "sync"}
+    sync_rate = {(m, n): r for m, name, n, r, _ in rows if name == "sync"}
     text_name = IMPLEMENTATIONS["final-text"]
     # The final-infos rows against the same env scoring from text (side by side, one run).
-    text_rate = {(m, n): r for m, name, n, r in rows if name == text_name}
+    text_rate = {(m, n): r for m, name, n, r, _ in rows if name == text_name}
 
     def vs_text(mode: str, name: str, n: int, rate: float) -> float | None:
         ref = text_rate.get((mode, n))
-        return rate / ref if ref and name.startswith(IMPLEMENTATIONS["final"]) else None
+        warmed = name.startswith(IMPLEMENTATIONS["final"]) and name not in COLD.values()
+        return rate / ref if ref and warmed else None
 
-    print("\n| reward | implementation | N | token-steps/s | vs sync at same N | vs text metrics |")
-    print("|---|---|---:|---:|---:|---:|")
-    for mode, name, n, rate in rows:
+    print("\n| reward | implementation | N | token-steps/s | min-max | vs sync at same N | "
+          "vs text metrics |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for mode, name, n, rate, rates in rows:
         ref = sync_rate.get((mode, n))
         ratio = f"{rate / ref:.1f}x" if ref and name != "single env" else ""
         text = vs_text(mode, name, n, rate)
         text_ratio = f"{text:.1f}x" if text is not None else ""
-        print(f"| {mode} | {name} | {n} | {rate:,.0f} | {ratio} | {text_ratio} |")
+        spread = f"{min(rates):,.0f}-{max(rates):,.0f}" if rates else ""
+        print(f"| {mode} | {name} | {n} | {rate:,.0f} | {spread} | {ratio} | {text_ratio} |")
     if args.out:
         record = {
             "config": {k: v for k, v in dataclasses.asdict(args).items() if k != "out"},
             "machine": {
                 "processor": machine,
                 "cpus": os.cpu_count(),
+                "load_average_1m": os.getloadavg()[0],
                 "python": platform.python_version(),
             },
             "versions": {
@@ -290,6 +323,8 @@ def main() -> None:
                     "implementation": name,
                     "num_envs": n,
                     "token_steps_per_s": round(rate),
+                    "min": round(min(rates)) if rates else None,
+                    "max": round(max(rates)) if rates else None,
                     "vs_sync": round(rate / sync_rate[(mode, n)], 2)
                     if name != "single env" and (mode, n) in sync_rate
                     else None,
@@ -297,7 +332,7 @@ def main() -> None:
                     if (text := vs_text(mode, name, n, rate)) is None
                     else round(text, 2),
                 }
-                for mode, name, n, rate in rows
+                for mode, name, n, rate, rates in rows
             ],
         }
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

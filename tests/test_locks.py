@@ -13,7 +13,8 @@ from packaging.requirements import Requirement
 from packaging.version import Version
 
 from textgym.bench import runs
-from textgym.bench.suite import environment, lock_markdown
+from textgym.bench.runs import environment
+from textgym.bench.suite import lock_markdown
 
 if sys.version_info >= (3, 11):
     import tomllib

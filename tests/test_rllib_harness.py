@@ -316,3 +316,32 @@ def test_appo_trains_on_native_vector_env_runners(ray_session: None, tmp_path: P
         assert (tmp_path / state["rllib_checkpoint"]).is_dir()
     finally:
         driver.close()
+
+
+# -- suites ----------------------------------------------------------------------------------------
+def test_a_suite_file_runs_rllib_ppo_as_the_harness_does(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    from textgym.bench.suite import run_suite
+
+    # The settings of tiny() as a suite file's algorithm entry: the suite's run must be the
+    # module's finished run, file for file where RLlib is deterministic (metrics.csv).
+    suite = tmp_path / "rllib.yaml"
+    suite.write_text(
+        f"envs: [{ENV}]\n"
+        "algos:\n"
+        "  rllib-ppo:\n"
+        "    steps: 256\n"
+        "    eval: {every: 128, episodes: 4}\n"
+        "    overrides: {rllib.n_env_runners: 1, rllib.envs_per_runner: 2,\n"
+        "                hparams.train_batch_size_per_learner: 64, hparams.minibatch_size: 32,\n"
+        "                hparams.num_epochs: 1, policy.embed_dim: 16, policy.hidden_dim: 32,\n"
+        "                policy.features_dim: 32, policy.head_dim: 16}\n"
+        "seeds: [0]\n"
+    )
+    report = run_suite(suite, tmp_path / "out", jobs=1)
+    (run,) = [p.parent for p in (tmp_path / "out").rglob("metrics.csv")]
+    assert RunFolder(run).config() == RunFolder(finished_run).config()
+    assert filecmp.cmp(finished_run / "metrics.csv", run / "metrics.csv", shallow=False)
+    assert "rllib-ppo" in report.table
+    assert [r["algo"] for r in report.runs] == ["rllib-ppo"]

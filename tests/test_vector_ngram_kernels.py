@@ -154,3 +154,66 @@ def test_kernel_parity_with_slot_reuse(monkeypatch, jit: bool) -> None:
         )  # fmt: skip
         native = gym.make_vec(env_id, N, id_metrics=True, **kwargs)
         assert len(native._slot_prompt) == N + 2 < len(native.task.dataset)
+
+
+def _kernel_arrays(metrics: IdMetrics) -> list[dict[str, np.ndarray]]:
+    return [
+        {k: v for k, v in vars(kernel).items() if isinstance(v, np.ndarray)}
+        for kernel in metrics._kernels
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env_id", "reward"),
+    [
+        ("TextTrans-v1", None),  # BLEU, chrF, content
+        ("TextDial-v1", None),  # BLEU, F1, content
+        ("TextSumm-v1", None),  # ROUGE, content
+        ("TextSumm-v1", "rouge155-L"),  # the ROUGE-1.5.5 kernel
+        ("TextDial-v1", {"chrf": 0.5, "rougeL": 0.5}),
+    ],
+    ids=["trans", "dial", "summ", "rouge155", "chrf+rougeL"],
+)
+@pytest.mark.parametrize("seed", [0, 3])
+def test_storing_many_samples_at_once_equals_storing_each(env_id, reward, seed: int) -> None:
+    # Loaded data: several references, too long ones (refused), inexact spacing (tokenised
+    # from text), references no kernel can match. The arrays, grown axes included, must be
+    # what storing the samples one by one leaves, and the refusals the same.
+    data = records(60, seed=seed)
+    kwargs = {"data": data} if reward is None else {"data": data, "reward": reward}
+    one = gym.make_vec(env_id, N, id_metrics=True, **kwargs)._kernel
+    many = gym.make_vec(env_id, N, id_metrics=True, **kwargs)._kernel
+    assert isinstance(one, IdMetrics) and isinstance(many, IdMetrics)
+    references = [record["references"] for record in data]
+    # Two batches, the second overwriting some slots of the first (as slot reuse does).
+    first = [one.store(slot, refs) for slot, refs in enumerate(references[:40])]
+    second = [one.store(s, refs) for s, refs in zip(range(20, 40), references[40:], strict=True)]
+    got = many.store_many(np.arange(40), references[:40]).tolist()
+    got += many.store_many(np.arange(20, 40), references[40:]).tolist()
+    assert got == first + second
+    assert 0 < sum(got) < len(got)  # both outcomes occur
+    for expected, actual in zip(_kernel_arrays(one), _kernel_arrays(many), strict=True):
+        assert expected.keys() == actual.keys()
+        for name, array in expected.items():
+            np.testing.assert_array_equal(actual[name], array, err_msg=name)
+
+
+@pytest.mark.parametrize("env_id", ["TextTrans-v1", "TextSumm-v1", "TextDial-v0"])
+@pytest.mark.parametrize("loaded", [False, True], ids=["embedded", "loaded"])
+def test_full_infos_text_is_the_decoded_generation_at_every_step(env_id, loaded) -> None:
+    # With full infos the texts grow by one piece per step instead of being decoded again:
+    # at every step each env's "generated" info must be the decoding of its generated ids,
+    # for any token (PAD, <unk>, punctuation glued to the previous word) and across resets.
+    kwargs: dict = {"data": records(20, seed=4), "max_new_tokens": 10} if loaded else {}
+    envs = gym.make_vec(env_id, N, infos="full", **kwargs)
+    assert envs._incremental
+    tokenizer = envs.task.tokenizer
+    rng = np.random.default_rng(4)
+    obs, _ = envs.reset(seed=4)
+    for _ in range(120):
+        actions = rng.integers(0, envs.single_action_space.n, N)
+        actions[rng.random(N) < 0.1] = tokenizer.pad_id
+        obs, *_, infos = envs.step(actions)
+        for i in range(N):
+            ids = obs["generated_ids"][i][obs["generated_mask"][i].astype(bool)]
+            assert infos["generated"][i] == tokenizer.decode(ids.tolist())

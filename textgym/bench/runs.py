@@ -42,7 +42,7 @@ from textgym._io import atomic_write_json, atomic_write_text, remove_stale_tempo
 FORMAT_VERSION = 1
 _PACKAGES = (
     "textgym", "gymnasium", "numpy", "torch", "stable-baselines3", "sb3-contrib",
-    "transformers", "peft",
+    "transformers", "peft", "ray",
 )  # fmt: skip
 
 
@@ -278,6 +278,17 @@ def lock_state(root: str | os.PathLike[str] | None = None) -> dict[str, Any] | N
                 "differences": differences[:20],
             }
     return best
+
+
+def environment() -> dict[str, Any]:
+    """What produced a results file: package versions, the machine (CPU model and vector ISA),
+    textgym's commit and the lock the installed packages follow. A difference from a published
+    table is then attributable."""
+    info = machine()
+    info.pop("host", None)  # not needed to reproduce, and not the reader's business
+    return {
+        "versions": versions(), "machine": info, "commit": git_commit(), "lock": lock_state(),
+    }  # fmt: skip
 
 
 def _same_version(installed: str | None, locked: str) -> bool:

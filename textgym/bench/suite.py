@@ -29,7 +29,7 @@ import numpy as np
 
 from textgym._io import atomic_write_json, atomic_write_text
 from textgym.bench.config import STEP_UNITS, resolve
-from textgym.bench.runs import RunFolder, RunFolderError
+from textgym.bench.runs import RunFolder, RunFolderError, environment
 from textgym.registration import EASY
 
 
@@ -682,18 +682,6 @@ def _signatures_markdown(signatures: Mapping[str, Mapping[str, str]]) -> str:
         for key, text in table.items():
             lines.append(f"- {env_id} `{key}`: `{text}`")
     return "\n".join(lines) + "\n"
-
-
-def environment() -> dict[str, Any]:
-    """What produced a results file: package versions, the machine (CPU model and vector ISA),
-    textgym's commit. A difference from a published table is then attributable."""
-    from textgym.bench.runs import git_commit, lock_state, machine, versions
-
-    info = machine()
-    info.pop("host", None)  # not needed to reproduce, and not the reader's business
-    return {
-        "versions": versions(), "machine": info, "commit": git_commit(), "lock": lock_state(),
-    }  # fmt: skip
 
 
 def _environment_markdown(produced: Mapping[str, Any]) -> str:

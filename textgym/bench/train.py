@@ -275,7 +275,7 @@ def _train_locked(
         "resumed_from": resumed_from,
     }
     summary["signatures"] = _signatures(config, predictions, summary)
-    from textgym.bench.suite import environment
+    from textgym.bench.runs import environment
 
     summary["environment"] = environment()  # versions, CPU and ISA, lock: what produced it
     # The finish line: written after every other final file, so that a folder with a summary

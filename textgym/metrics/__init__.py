@@ -73,7 +73,7 @@ def clear_caches() -> None:
     Results never depend on the caches; this only frees memory (or measures cold-start cost).
     """
     from ._tokenize import _STEM_CACHE
-    from .bleu import bleu_ref_stats
+    from .bleu import _SEEN_REFS, bleu_ref_stats
     from .chrf import chrf_ref
     from .incremental import MEMOIZED_TOKENIZERS, _bleu_index
     from .rouge import rouge_ref
@@ -83,6 +83,7 @@ def clear_caches() -> None:
         tokenizer.cache.clear()
     _bleu_index.cache_clear()
     bleu_ref_stats.cache_clear()
+    _SEEN_REFS.clear()
     chrf_ref.cache_clear()
     rouge_ref.cache_clear()
     _STEM_CACHE.clear()

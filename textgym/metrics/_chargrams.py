@@ -19,6 +19,10 @@ from typing import Any
 BASE = 1448
 MAX_ORDER = 6
 _CAPACITY = BASE - 1
+# Number of n-grams of orders 1..MAX_ORDER of a text of length size: MAX_ORDER * size -
+# _TRIANGLE once size >= MAX_ORDER, from the table below for shorter texts.
+_TRIANGLE = MAX_ORDER * (MAX_ORDER - 1) // 2
+_SHORT_TOTAL = [sum(max(0, size - n) for n in range(MAX_ORDER)) for size in range(MAX_ORDER)]
 _BMP = 0x10000
 
 _ids: dict[str, int] = {}
@@ -36,9 +40,7 @@ def _np() -> ModuleType:
             if "np" not in _state:
                 # BMP code point -> id (0 = not registered yet).
                 _state["lut"] = np.zeros(_BMP, dtype=np.int64)
-                _state["bounds"] = np.array(
-                    [BASE**n for n in range(1, MAX_ORDER)], dtype=np.int64
-                )
+                _state["bounds"] = np.array([BASE**n for n in range(1, MAX_ORDER)], dtype=np.int64)
                 _state["np"] = np
             module = np
     return module
@@ -62,7 +64,8 @@ def encode(chars: str):
     """Character ids (int64 array, values 1..1447) of ``chars``, or None if out of capacity."""
     np = _np()
     points = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
-    if points.size and int(points.max()) >= _BMP:
+    # isascii() is a flag test: most text needs no scan for astral characters.
+    if not chars.isascii() and points.size and int(points.max()) >= _BMP:
         # Astral characters (emoji, rare CJK) bypass the lookup table.
         if not _register(chars):
             return None
@@ -78,18 +81,20 @@ def encode(chars: str):
 class GramCounts:
     """Sorted distinct n-gram ids of all orders with their counts and order boundaries.
 
-    ``starts[o]:starts[o + 1]`` is the slice of ``ids`` holding n-grams of order ``o + 1``
-    (an order-n id lies in [BASE**(n-1), BASE**n) because every digit is at least 1). The
-    arrays end with a sentinel id larger than any n-gram (count 0), so a search never runs
-    off the end.
+    ``starts[o - 1]`` is where the n-grams of order ``o + 1`` begin in ``ids`` (o = 1..5;
+    order 1 begins at 0, and order 6 ends at ``n_distinct``): an order-n id lies in
+    [BASE**(n-1), BASE**n) because every digit is at least 1. The arrays end with a sentinel
+    id larger than any n-gram (count 0), so a search never runs off the end.
     """
 
-    __slots__ = ("ids", "counts", "starts", "n_distinct")
+    __slots__ = ("ids", "counts", "starts", "n_distinct", "_inner_ids", "_inner_counts")
 
+    # Every step writes into preallocated arrays: on sentence-length text (~1000 n-grams) the
+    # cost is the number of numpy calls, not the work inside them.
     def __init__(self, digits):
         np = _state["np"]
         size = len(digits)
-        total = sum(max(0, size - n) for n in range(MAX_ORDER))
+        total = MAX_ORDER * size - _TRIANGLE if size >= MAX_ORDER else _SHORT_TOTAL[size]
         flat = np.empty(total + 1, dtype=np.int64)
         flat[:size] = digits
         prev, at = 0, size
@@ -105,25 +110,34 @@ class GramCounts:
         flat[-1] = BASE**MAX_ORDER  # sentinel, sorts last
         flat.sort()
         # Run-length encode the sorted ids: run starts give distinct ids, gaps give counts.
-        first = np.flatnonzero(np.concatenate(([True], flat[1:] != flat[:-1])))
-        self.ids = flat[first]
-        counts = np.diff(first, append=len(flat))
+        new_run = np.empty(total + 1, dtype=bool)
+        new_run[0] = True
+        np.not_equal(flat[1:], flat[:-1], out=new_run[1:])
+        first = new_run.nonzero()[0]
+        self.ids = ids = flat[first]
+        n_distinct = len(first) - 1
+        counts = np.empty(n_distinct + 1, dtype=np.int64)
+        np.subtract(first[1:], first[:-1], out=counts[:-1])
         counts[-1] = 0
         self.counts = counts
-        self.n_distinct = len(first) - 1
-        inner = np.searchsorted(self.ids, _state["bounds"]).tolist()
-        self.starts = [0, *inner, self.n_distinct]
+        self.n_distinct = n_distinct
+        self._inner_ids = ids[:n_distinct]
+        self._inner_counts = counts[:n_distinct]
+        self.starts = ids.searchsorted(_state["bounds"])
 
     def matches(self, ref: GramCounts) -> list[int]:
         """Per-order sum of min(hypothesis count, reference count) over shared n-grams."""
         np = _state["np"]
-        ids = self.ids[: self.n_distinct]
-        pos = np.searchsorted(ref.ids, ids)
-        clipped = np.minimum(self.counts[: self.n_distinct], ref.counts[pos])
+        ids = self._inner_ids
+        pos = ref.ids.searchsorted(ids)  # the method skips numpy's Python wrapper
+        clipped = np.minimum(self._inner_counts, ref.counts[pos])
         clipped *= ref.ids[pos] == ids
-        cum = [0, *np.cumsum(clipped).tolist()]
-        starts = self.starts
-        return [cum[starts[o + 1]] - cum[starts[o]] for o in range(MAX_ORDER)]
+        # Cumulative sums at the order boundaries (cum[0] = 0) give the per-order sums.
+        cum = np.empty(self.n_distinct + 1, dtype=np.int64)
+        cum[0] = 0
+        np.cumsum(clipped, out=cum[1:])
+        edges = [0, *cum[self.starts].tolist(), int(cum[-1])]
+        return [edges[o + 1] - edges[o] for o in range(MAX_ORDER)]
 
 
 def gram_counts(chars: str) -> GramCounts | None:

@@ -26,13 +26,16 @@ def check_references(references: Any, name: str = "references") -> tuple[str, ..
         TypeError: If ``references`` is a bare str, not a sequence, or holds non-strings.
         ValueError: If ``references`` is empty.
     """
-    if isinstance(references, str):
-        raise TypeError(
-            f"`{name}` must be a sequence of str (e.g. a list of reference strings), "
-            "got a bare str; wrap a single reference in a list"
-        )
-    if isinstance(references, (bytes, Mapping)) or not isinstance(references, Iterable):
-        raise TypeError(f"`{name}` must be a sequence of str, got {type(references).__name__}")
+    kind = type(references)
+    # A plain list or tuple (the usual case) skips the abstract-base-class checks (~1 us).
+    if kind is not list and kind is not tuple:
+        if isinstance(references, str):
+            raise TypeError(
+                f"`{name}` must be a sequence of str (e.g. a list of reference strings), "
+                "got a bare str; wrap a single reference in a list"
+            )
+        if isinstance(references, (bytes, Mapping)) or not isinstance(references, Iterable):
+            raise TypeError(f"`{name}` must be a sequence of str, got {kind.__name__}")
     refs = tuple(references)
     if not refs:
         raise ValueError(f"`{name}` must contain at least one reference string, got none")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ._tokenize import tokenize_13a_many, tokenize_rouge_many
 from ._validate import check_hypotheses, check_references_list
-from .bleu import bleu_from_stats, bleu_ref_stats, segment_stats
+from .bleu import bleu_from_stats, sentence_stats
 from .chrf import sentence_chrf
 from .f1 import token_f1
 from .rouge import check_variant, rouge, rouge_ref, score_variant
@@ -60,7 +60,7 @@ def sentence_bleu_batch(
     hyps, refs_list = _prepare(hypotheses, references_list)
     out = _empty(len(hyps))
     for i, (tokens, refs) in enumerate(zip(tokenize_13a_many(hyps), refs_list, strict=True)):
-        stats = segment_stats(tokens, bleu_ref_stats(refs))
+        stats = sentence_stats(tokens, refs)
         out[i] = bleu_from_stats(stats[2:6], stats[6:10], stats[0], stats[1])
     return out
 

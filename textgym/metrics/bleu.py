@@ -159,6 +159,67 @@ def segment_stats(tokens: list[str], refs: BleuRefStats) -> list[int]:
     return [hyp_len, closest_ref_length(hyp_len, refs.lengths), *correct, *total]
 
 
+# Reference sets seen once by the sentence-level entry points. A set's n-gram tables are built
+# (and cached in bleu_ref_stats) on its second sighting only: scoring one hypothesis against
+# references seen for the first time is cheaper from the hypothesis side (first_sight_stats),
+# and a set that is never seen again (a new evaluation pair) never pays for its tables.
+_SEEN_REFS: set[tuple[str, ...]] = set()
+_SEEN_LIMIT = 65536
+
+
+def first_sight(references: tuple[str, ...]) -> bool:
+    """True the first time ``references`` is seen (then remembered), False afterwards."""
+    if references in _SEEN_REFS:
+        return False
+    if len(_SEEN_REFS) >= _SEEN_LIMIT:
+        _SEEN_REFS.clear()
+    _SEEN_REFS.add(references)
+    return True
+
+
+def first_sight_stats(tokens: list[str], ref_tokens: Sequence[list[str]]) -> list[int]:
+    """:func:`segment_stats` computed without building the references' n-gram tables.
+
+    One score only needs, per hypothesis n-gram, its largest count over the references (then
+    clipped by its own count). So each reference's n-grams are only tested against the set of
+    hypothesis n-grams, in C, instead of being counted into tables and merged.
+    """
+    hyp_len = len(tokens)
+    correct = []
+    for n in range(1, MAX_ORDER + 1):
+        hyp_grams = tokens if n == 1 else list(zip(*[tokens[k:] for k in range(n)], strict=False))
+        distinct = set(hyp_grams)
+        if len(distinct) == len(hyp_grams):
+            # No hypothesis n-gram repeats: each counts once if any reference has it.
+            found: set = set()
+            for ref in ref_tokens:
+                grams = ref if n == 1 else zip(*[ref[k:] for k in range(n)], strict=False)
+                found.update(distinct.intersection(grams))
+            correct.append(len(found))
+            continue
+        best: dict = {}
+        for ref in ref_tokens:
+            grams = ref if n == 1 else zip(*[ref[k:] for k in range(n)], strict=False)
+            for gram, count in Counter(filter(distinct.__contains__, grams)).items():
+                if count > best.get(gram, 0):
+                    best[gram] = count
+        hyp_counts = Counter(hyp_grams)
+        correct.append(sum(min(hyp_counts[gram], count) for gram, count in best.items()))
+    total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
+    ref_len = closest_ref_length(hyp_len, [len(ref) for ref in ref_tokens])
+    return [hyp_len, ref_len, *correct, *total]
+
+
+def sentence_stats(tokens: list[str], references: tuple[str, ...]) -> list[int]:
+    """:func:`segment_stats` of a tokenised hypothesis, by the cheaper route for ``references``.
+
+    First sighting: from the hypothesis side; later ones: the cached reference tables.
+    """
+    if first_sight(references):
+        return first_sight_stats(tokens, [tokenize_13a(ref) for ref in references])
+    return segment_stats(tokens, bleu_ref_stats(references))
+
+
 def sentence_bleu(hypothesis: str, references: Sequence[str]) -> float:
     """Sentence-level BLEU, equal to ``sacrebleu.sentence_bleu(hypothesis, references).score``.
 
@@ -174,8 +235,7 @@ def sentence_bleu(hypothesis: str, references: Sequence[str]) -> float:
         ValueError: If ``references`` is empty.
     """
     check_hypothesis(hypothesis)
-    refs = bleu_ref_stats(check_references(references))
-    stats = segment_stats(tokenize_13a(hypothesis), refs)
+    stats = sentence_stats(tokenize_13a(hypothesis), check_references(references))
     return bleu_from_stats(stats[2:6], stats[6:10], stats[0], stats[1], effective_order=True)
 
 

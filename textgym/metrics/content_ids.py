@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .content import content_tokens
-from .ngram_ids import load_jit, word_pieces
+from .ngram_ids import gather_references, load_jit, scatter_references, word_pieces
 
 #: Longest reference, in content tokens, that fits the 64-bit LCS row; longer ones are scored
 #: on the string path (:meth:`ContentIdBatch.store` returns ``False``).
@@ -148,6 +148,28 @@ class ContentIdBatch:
             self._slot_len[slot, j] = len(ref)
             self._slot_types[slot, j, : len(ref)] = ref
         return True
+
+    def store_many(
+        self,
+        slots: np.ndarray,
+        references: Sequence[Sequence[str]],
+        reference_ids: Sequence[Sequence[np.ndarray]],
+    ) -> np.ndarray:
+        """:meth:`store` of several samples, each reference given by its ids: the same arrays
+        as storing each in turn, and ``ok[i]`` as ``store`` returns for sample ``i``."""
+        batch = gather_references(
+            self.id_type, _NO_TYPE, slots, reference_ids, MAX_REFERENCE_TOKENS
+        )
+        if len(batch.lengths):
+            k, width = int(batch.ref.max()) + 1, max(1, int(batch.lengths.max()))
+            if k > self._slot_len.shape[1] or width > self._slot_types.shape[2]:
+                self._widen(max(k, self._slot_len.shape[1]), max(width, self._slot_types.shape[2]))
+        stored = np.asarray(slots, dtype=np.intp)[batch.ok]
+        self._slot_len[stored] = -1
+        self._slot_types[stored] = _REF_PAD
+        self._slot_len[batch.slots, batch.ref] = batch.lengths
+        scatter_references(self._slot_types, batch)
+        return batch.ok
 
     def _widen(self, num_refs: int, width: int) -> None:
         k, w = self._slot_len.shape[1], self._slot_types.shape[2]

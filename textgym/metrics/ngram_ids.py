@@ -30,6 +30,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NamedTuple
 
 import numpy as np
 
@@ -66,6 +67,71 @@ def word_pieces(tokenizer: object) -> tuple[str, ...] | None:
     if tokenizer.decode(probe) != joined.removeprefix(" "):
         return None
     return tuple(pieces)
+
+
+class ReferenceBatch(NamedTuple):
+    """The references of several samples as flat arrays (see :func:`gather_references`).
+
+    Attributes:
+        ok: Per sample: every reference fits (``False``: the sample is to store nothing).
+        types: The kept references' symbol types, one reference after the other.
+        lengths: Per kept reference, its number of symbols.
+        slots: Per kept reference, its sample's slot.
+        ref: Per kept reference, its position among its sample's references.
+        sample: Per kept reference, its sample's position in the batch.
+    """
+
+    ok: np.ndarray
+    types: np.ndarray
+    lengths: np.ndarray
+    slots: np.ndarray
+    ref: np.ndarray
+    sample: np.ndarray
+
+
+def gather_references(
+    id_types: np.ndarray,
+    pad: int,
+    slots: np.ndarray,
+    reference_ids: Sequence[Sequence[np.ndarray]],
+    max_length: int,
+) -> ReferenceBatch:
+    """Symbol types of several samples' references (given by ids), with one gather for all.
+
+    ``id_types`` maps an id to its symbol types: ``(vocab, width)`` padded with ``pad``, or
+    ``(vocab,)`` with ``pad`` for an id that adds none. A sample with a reference longer than
+    ``max_length`` symbols is left out (``ok`` False), as a kernel's ``store`` refuses it. One
+    gather serves every reference, which is what makes storing many samples at once cheaper
+    than one ``store`` each (a numpy call per reference costs more than its symbols).
+    """
+    slots = np.asarray(slots, dtype=np.intp)
+    counts = np.fromiter((len(r) for r in reference_ids), dtype=np.int64, count=len(slots))
+    refs = [ids for sample in reference_ids for ids in sample]
+    sizes = np.fromiter((len(r) for r in refs), dtype=np.int64, count=len(refs))
+    ids = np.concatenate(refs).astype(np.int64, copy=False) if refs else sizes
+    types = id_types[ids]
+    keep = types != pad
+    per_id = keep.sum(axis=1) if types.ndim == 2 else keep.astype(np.int64)
+    totals = np.concatenate(([0], np.cumsum(per_id)))
+    ends = np.cumsum(sizes)
+    lengths = totals[ends] - totals[ends - sizes]
+    flat = types[keep]
+    sample = np.repeat(np.arange(len(counts)), counts)
+    index = np.arange(len(sample)) - (np.cumsum(counts) - counts)[sample]
+    ok = np.ones(len(counts), dtype=np.bool_)
+    ok[sample[lengths > max_length]] = False
+    if not ok.all():
+        kept = ok[sample]
+        flat = flat[np.repeat(kept, lengths)]
+        lengths, index, sample = lengths[kept], index[kept], sample[kept]
+    return ReferenceBatch(ok, flat, lengths, slots[sample], index, sample)
+
+
+def scatter_references(target: np.ndarray, batch: ReferenceBatch) -> None:
+    """Write each kept reference's types to ``target[slot, index, :length]``."""
+    owner = np.repeat(np.arange(len(batch.lengths)), batch.lengths)
+    position = np.arange(len(batch.types)) - (np.cumsum(batch.lengths) - batch.lengths)[owner]
+    target[batch.slots[owner], batch.ref[owner], position] = batch.types
 
 
 class IdSymbolMap:
@@ -221,6 +287,36 @@ class NgramIdBatch:
         for k, row in enumerate(types):
             syms[k, : len(row)] = row
         return True
+
+    def store_many(
+        self,
+        slots: np.ndarray,
+        references: Sequence[Sequence[str]],
+        reference_ids: Sequence[Sequence[np.ndarray]],
+    ) -> np.ndarray:
+        """:meth:`store` of several samples, each reference given by its ids.
+
+        Leaves the same arrays as storing each sample in turn; ``ok[i]`` is what
+        ``store(slots[i], references[i], reference_ids[i])`` returns.
+
+        Args:
+            slots: Distinct slots, one per sample.
+            references: Each sample's references (only their count is read).
+            reference_ids: Per sample and reference, ids that decode to exactly it.
+        """
+        batch = gather_references(
+            self.map.id_types, _PAD, slots, reference_ids, self.max_reference_symbols
+        )
+        if len(batch.lengths):
+            num_refs, longest = int(batch.ref.max()) + 1, int(batch.lengths.max())
+            if num_refs > self._ref_len.shape[1] or longest > self._slot_syms.shape[2]:
+                self._widen(max(num_refs, self._ref_len.shape[1]), longest)
+        stored = np.asarray(slots, dtype=np.intp)[batch.ok]
+        self._slot_len[stored] = -1
+        self._slot_len[batch.slots, batch.ref] = batch.lengths
+        self._slot_syms[stored] = _PAD
+        scatter_references(self._slot_syms, batch)
+        return batch.ok
 
     def _widen(self, num_refs: int, length: int) -> None:
         """Grow the reference and length axes, keeping every row's live state."""

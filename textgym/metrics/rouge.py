@@ -78,14 +78,15 @@ def lcs_length(masks: dict[str, int], ref_len: int, tokens: Iterable[str]) -> in
 class RougeRef:
     """Cached per-reference data: tokens, lazily built n-gram counts and LCS masks."""
 
-    __slots__ = ("tokens", "_ngrams", "_masks", "_sentences")
+    __slots__ = ("tokens", "_ngrams", "_masks", "_sentences", "_text", "_stem")
 
     def __init__(self, text: str, stem: bool):
         self.tokens = tokenize_rouge(text, stem)
         self._ngrams: dict[int, Counter] = {}
         self._masks: dict[str, int] | None = None
-        # rougeLsum treats each non-empty line as a sentence.
-        self._sentences = [tokenize_rouge(s, stem) for s in text.split("\n") if s]
+        self._sentences: list[list[str]] | None = None
+        self._text = text
+        self._stem = stem
 
     def ngrams(self, n: int) -> Counter:
         """N-gram counts of the reference (built on first request)."""
@@ -103,7 +104,13 @@ class RougeRef:
 
     @property
     def sentences(self) -> list[list[str]]:
-        """Token lists of the reference's newline-separated sentences (for rougeLsum)."""
+        """Token lists of the reference's newline-separated sentences (for rougeLsum).
+
+        Built on first request: only rougeLsum needs them.
+        """
+        if self._sentences is None:
+            # rougeLsum treats each non-empty line as a sentence.
+            self._sentences = [tokenize_rouge(s, self._stem) for s in self._text.split("\n") if s]
         return self._sentences
 
 

@@ -33,7 +33,8 @@ import numpy as np
 
 from ._tokenize import tokenize_rouge
 from ._validate import check_references
-from .ngram_ids import IdSymbolMap, load_jit, word_pieces
+from .ngram_ids import _PAD as _ID_PAD
+from .ngram_ids import IdSymbolMap, gather_references, load_jit, word_pieces
 from .rouge import check_variant, rouge_ref
 
 #: Longest reference (in rouge-score tokens) whose LCS row fits one uint64.
@@ -247,6 +248,52 @@ class RougeIdBatch:
         self._lcs_full[rows] = full
         self._lcs_state[rows] = full
         self._hyp_len[rows] = 0
+
+    def store_many(
+        self,
+        slots: np.ndarray,
+        references: Sequence[Sequence[str]],
+        reference_ids: Sequence[Sequence[np.ndarray]],
+    ) -> np.ndarray:
+        """:meth:`store` of several samples, each reference given by its ids: the same arrays
+        as storing each in turn (table entries in the same order), and ``ok[i]`` as ``store``
+        returns for sample ``i``."""
+        slots = np.asarray(slots, dtype=np.intp)
+        batch = gather_references(
+            self.map.id_types, _ID_PAD, slots, reference_ids, MAX_REFERENCE_TOKENS
+        )
+        lengths, num_types = batch.lengths, self._num_types
+        # Per symbol: its sample, its table entry (reference * num_types + type) and its bit.
+        sym_ref = np.repeat(np.arange(len(lengths)), lengths)
+        position = np.arange(len(batch.types)) - (np.cumsum(lengths) - lengths)[sym_ref]
+        sym_sample = batch.sample[sym_ref]
+        key = batch.ref[sym_ref] * num_types + batch.types
+        # One entry per (sample, key), in the order store() meets them (first occurrence).
+        width = (int(batch.ref.max()) + 1) * num_types if len(lengths) else 1
+        codes, first, inverse = np.unique(
+            sym_sample * width + key, return_index=True, return_inverse=True
+        )
+        masks = np.zeros(len(codes), np.uint64)
+        np.bitwise_or.at(masks, inverse, np.left_shift(np.uint64(1), position.astype(np.uint64)))
+        order = np.argsort(first, kind="stable")
+        entry_key, entry_mask = key[first[order]], masks[order]
+        entry_sample = sym_sample[first[order]]
+        per_sample = np.bincount(entry_sample, minlength=len(slots))
+        entry_pos = np.arange(len(order)) - (np.cumsum(per_sample) - per_sample)[entry_sample]
+        if len(lengths) and int(batch.ref.max()) + 1 > self._ref_len.shape[1]:
+            self._widen(int(batch.ref.max()) + 1)
+        if len(per_sample) and int(per_sample.max()) > self._slot_offsets.shape[1]:
+            self._widen_slots(int(per_sample.max()))
+        stored = slots[batch.ok]
+        self._slot_len[stored] = -1
+        self._slot_len[batch.slots, batch.ref] = lengths
+        self._slot_full[stored] = 0
+        self._slot_full[batch.slots, batch.ref] = [(1 << int(m)) - 1 for m in lengths]
+        self._slot_offsets[stored] = self._pad_offset
+        self._slot_offsets[slots[entry_sample], entry_pos] = entry_key
+        self._slot_masks[stored] = 0
+        self._slot_masks[slots[entry_sample], entry_pos] = entry_mask
+        return batch.ok
 
     def _widen(self, num_refs: int) -> None:
         k = self._ref_len.shape[1]

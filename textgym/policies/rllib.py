@@ -52,9 +52,11 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from gymnasium import spaces
 
+from textgym.policies._token_net import REQUIRED_KEYS as _REQUIRED_KEYS
+from textgym.policies._token_net import TokenNet
+
 __all__ = ["MODEL_DEFAULTS", "TokenAPPORLModule", "TokenEncoder", "TokenRLModule"]
 
-_REQUIRED_KEYS = ("prompt_ids", "prompt_mask", "generated_ids", "generated_mask", "remaining")
 MASK_KEY = "action_mask"
 
 #: ``model_config`` keys of :class:`TokenRLModule` and their defaults: the encoder's arguments
@@ -103,7 +105,7 @@ def check_model_config(model_config: Mapping[str, Any] | None) -> dict[str, Any]
     return merged
 
 
-class TokenEncoder(nn.Module):
+class TokenEncoder(TokenNet, nn.Module):
     """Token-id observation -> feature vector; the network of ``TokenFeaturesExtractor``.
 
     Features: the embeddings of the last ``context_tokens`` generated tokens (a start token
@@ -149,28 +151,15 @@ class TokenEncoder(nn.Module):
         generated_space = observation_space["generated_ids"]
         if not isinstance(prompt_space, spaces.Box) or not isinstance(generated_space, spaces.Box):
             raise ValueError("observation_space: prompt_ids and generated_ids must be Box spaces")
-        self.vocab_size = int(max(prompt_space.high.max(), generated_space.high.max())) + 1
-        self.max_prompt_len = int(prompt_space.shape[0])
-        self.max_new_tokens = int(generated_space.shape[0])
-        self.context_tokens = int(context_tokens)
-        self.use_attention = bool(attention)
+        self._check_arguments(
+            embed_dim=embed_dim, hidden_dim=hidden_dim, features_dim=features_dim,
+            context_tokens=context_tokens, conv_kernel=conv_kernel,
+        )  # fmt: skip
         self.features_dim = int(features_dim)
-        self._start_id = self.vocab_size  # an extra row: "nothing generated yet"
-
-        self.token_embedding = nn.Embedding(self.vocab_size + 1, embed_dim)
-        self.prompt_position = nn.Embedding(self.max_prompt_len, embed_dim)
-        self.step_embedding = nn.Embedding(self.max_new_tokens + 1, embed_dim)
-        self.prompt_conv = nn.Conv1d(embed_dim, embed_dim, conv_kernel, padding=conv_kernel // 2)
-        if self.use_attention:
-            self.query = nn.Linear(2 * embed_dim, embed_dim)
-        num_vectors = 3 + self.context_tokens + int(self.use_attention)
-        self.mix = nn.Sequential(
-            nn.Linear(num_vectors * embed_dim + 1, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, features_dim),
-            nn.ReLU(),
-        )
-        self.register_buffer("_positions", torch.arange(self.max_prompt_len), persistent=False)
+        self._build_token_net(
+            prompt_space, generated_space, embed_dim, hidden_dim, features_dim, context_tokens,
+            conv_kernel, attention,
+        )  # fmt: skip
 
     def _ids(self, values: torch.Tensor) -> torch.Tensor:
         # RLlib passes the int64 ids through; float ids (another connector) are exact in
@@ -182,42 +171,13 @@ class TokenEncoder(nn.Module):
 
     def forward(self, obs: Mapping[str, torch.Tensor]) -> torch.Tensor:
         """Features ``(batch, features_dim)`` of a batch of observations."""
-        prompt_ids = self._ids(obs["prompt_ids"])
-        generated_ids = self._ids(obs["generated_ids"])
-        prompt_mask = obs["prompt_mask"] > 0.5
-        generated_mask = obs["generated_mask"] > 0.5
-        num_generated = generated_mask.sum(dim=1)
-
-        prompt = self.token_embedding(prompt_ids) + self.prompt_position(self._positions)
-        context = prompt + torch.relu(self.prompt_conv(prompt.transpose(1, 2))).transpose(1, 2)
-        prompt_weights = prompt_mask.unsqueeze(-1).to(context.dtype)
-        prompt_mean = (context * prompt_weights).sum(1) / prompt_weights.sum(1).clamp(min=1.0)
-
-        recent = []
-        for back in range(1, self.context_tokens + 1):
-            index = (num_generated - back).clamp(min=0)
-            token = generated_ids.gather(1, index.unsqueeze(1)).squeeze(1)
-            token = torch.where(
-                num_generated >= back, token, torch.full_like(token, self._start_id)
-            )
-            recent.append(self.token_embedding(token))
-        step = self.step_embedding(num_generated.clamp(max=self.max_new_tokens))
-
-        generated_weights = generated_mask.unsqueeze(-1).to(context.dtype)
-        generated = self.token_embedding(generated_ids) * generated_weights
-        generated_mean = generated.sum(1) / generated_weights.sum(1).clamp(min=1.0)
-        remaining = obs["remaining"].to(context.dtype).reshape(-1, 1) / self.max_new_tokens
-
-        vectors = [prompt_mean]
-        if self.use_attention:
-            query = self.query(torch.cat([recent[0], step], dim=1))
-            scores = torch.einsum("bld,bd->bl", context, query) / math.sqrt(query.shape[1])
-            # A large negative rather than -inf: an all-padding prompt reads uniformly, no NaNs.
-            scores = scores.masked_fill(~prompt_mask, -1e9)
-            weights = torch.softmax(scores, dim=1)
-            vectors.append(torch.einsum("bl,bld->bd", weights, context))
-        vectors += [*recent, step, generated_mean, remaining]
-        return self.mix(torch.cat(vectors, dim=1))
+        return self._token_features(
+            self._ids(obs["prompt_ids"]),
+            obs["prompt_mask"] > 0.5,
+            self._ids(obs["generated_ids"]),
+            obs["generated_mask"] > 0.5,
+            obs["remaining"],
+        )
 
 
 def _head(features_dim: int, hidden: int, outputs: int, gain: float) -> nn.Sequential:

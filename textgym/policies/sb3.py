@@ -17,13 +17,11 @@ that no longer index the embedding table (use ``norm_obs=False``; reward normali
 from __future__ import annotations
 
 import inspect
-import math
 from typing import Any, cast
 
 try:
     import torch
     from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
-    from torch import nn
 except ImportError as error:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "textgym.policies.sb3 needs stable-baselines3 and torch: "
@@ -32,12 +30,13 @@ except ImportError as error:  # pragma: no cover - exercised only without the ex
 
 from gymnasium import spaces
 
+from textgym.policies._token_net import REQUIRED_KEYS as _REQUIRED_KEYS
+from textgym.policies._token_net import TokenNet
+
 __all__ = ["TokenFeaturesExtractor", "policy_kwargs"]
 
-_REQUIRED_KEYS = ("prompt_ids", "prompt_mask", "generated_ids", "generated_mask", "remaining")
 
-
-class TokenFeaturesExtractor(BaseFeaturesExtractor):
+class TokenFeaturesExtractor(TokenNet, BaseFeaturesExtractor):
     """Encodes a textgym observation into a feature vector for SB3 policy and value heads.
 
     The next token depends mostly on where the generation is (its position and last tokens)
@@ -84,85 +83,29 @@ class TokenFeaturesExtractor(BaseFeaturesExtractor):
                 f"observation_space: missing textgym key(s) {missing}; "
                 "TokenFeaturesExtractor expects the Dict observation of a textgym env"
             )
-        for name, value in (
-            ("embed_dim", embed_dim),
-            ("hidden_dim", hidden_dim),
-            ("features_dim", features_dim),
-            ("context_tokens", context_tokens),
-        ):
-            if value < 1:
-                raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
-        if conv_kernel < 1 or conv_kernel % 2 == 0:
-            raise ValueError(f"conv_kernel: expected an odd integer >= 1, got {conv_kernel!r}")
+        self._check_arguments(
+            embed_dim=embed_dim, hidden_dim=hidden_dim, features_dim=features_dim,
+            context_tokens=context_tokens, conv_kernel=conv_kernel,
+        )  # fmt: skip
         super().__init__(observation_space, features_dim)
-
         # textgym's observation subspaces are Boxes (textgym.core.spaces); Dict types them Space.
-        prompt_space = cast(spaces.Box, observation_space["prompt_ids"])
-        generated_space = cast(spaces.Box, observation_space["generated_ids"])
-        self.vocab_size = int(max(prompt_space.high.max(), generated_space.high.max())) + 1
-        self.max_prompt_len = int(prompt_space.shape[0])
-        self.max_new_tokens = int(generated_space.shape[0])
-        self.context_tokens = int(context_tokens)
-        self.use_attention = bool(attention)
-        self._start_id = self.vocab_size  # an extra row: "nothing generated yet"
-
-        self.token_embedding = nn.Embedding(self.vocab_size + 1, embed_dim)
-        self.prompt_position = nn.Embedding(self.max_prompt_len, embed_dim)
-        self.step_embedding = nn.Embedding(self.max_new_tokens + 1, embed_dim)
-        self.prompt_conv = nn.Conv1d(embed_dim, embed_dim, conv_kernel, padding=conv_kernel // 2)
-        if self.use_attention:
-            self.query = nn.Linear(2 * embed_dim, embed_dim)
-        # prompt mean, [attention], context tokens, step, generated mean, plus remaining fraction
-        num_vectors = 3 + self.context_tokens + int(self.use_attention)
-        self.mix = nn.Sequential(
-            nn.Linear(num_vectors * embed_dim + 1, hidden_dim),
-            nn.ReLU(),
-            nn.Linear(hidden_dim, features_dim),
-            nn.ReLU(),
-        )
-        self.register_buffer("_positions", torch.arange(self.max_prompt_len), persistent=False)
+        self._build_token_net(
+            cast(spaces.Box, observation_space["prompt_ids"]),
+            cast(spaces.Box, observation_space["generated_ids"]),
+            embed_dim, hidden_dim, features_dim, context_tokens, conv_kernel, attention,
+        )  # fmt: skip
 
     def forward(self, observations: dict[str, torch.Tensor]) -> torch.Tensor:
         """Features ``(batch, features_dim)`` of a batch of (SB3-preprocessed) observations."""
         # SB3 hands Box observations over as float tensors; ids are exact in float32 up to 2**24,
         # so rounding recovers them. Clamping keeps a foreign id from crashing the lookup.
-        prompt_ids = observations["prompt_ids"].round().long().clamp_(0, self.vocab_size - 1)
-        generated_ids = observations["generated_ids"].round().long().clamp_(0, self.vocab_size - 1)
-        prompt_mask = observations["prompt_mask"] > 0.5
-        generated_mask = observations["generated_mask"] > 0.5
-        num_generated = generated_mask.sum(dim=1)  # (batch,)
-
-        prompt = self.token_embedding(prompt_ids) + self.prompt_position(self._positions)
-        context = prompt + torch.relu(self.prompt_conv(prompt.transpose(1, 2))).transpose(1, 2)
-        prompt_weights = prompt_mask.unsqueeze(-1).to(context.dtype)
-        prompt_mean = (context * prompt_weights).sum(1) / prompt_weights.sum(1).clamp(min=1.0)
-
-        recent = []
-        for back in range(1, self.context_tokens + 1):
-            index = (num_generated - back).clamp(min=0)
-            token = generated_ids.gather(1, index.unsqueeze(1)).squeeze(1)
-            token = torch.where(
-                num_generated >= back, token, torch.full_like(token, self._start_id)
-            )
-            recent.append(self.token_embedding(token))
-        step = self.step_embedding(num_generated.clamp(max=self.max_new_tokens))
-
-        generated_weights = generated_mask.unsqueeze(-1).to(context.dtype)
-        generated = self.token_embedding(generated_ids) * generated_weights
-        generated_mean = generated.sum(1) / generated_weights.sum(1).clamp(min=1.0)
-        remaining = observations["remaining"].to(context.dtype) / self.max_new_tokens
-
-        vectors = [prompt_mean]
-        if self.use_attention:
-            query = self.query(torch.cat([recent[0], step], dim=1))
-            scores = torch.einsum("bld,bd->bl", context, query) / math.sqrt(query.shape[1])
-            # A large negative rather than -inf: an (invalid) all-padding prompt gives a uniform
-            # read instead of NaNs.
-            scores = scores.masked_fill(~prompt_mask, -1e9)
-            weights = torch.softmax(scores, dim=1)
-            vectors.append(torch.einsum("bl,bld->bd", weights, context))
-        vectors += [*recent, step, generated_mean, remaining]
-        return self.mix(torch.cat(vectors, dim=1))
+        return self._token_features(
+            observations["prompt_ids"].round().long().clamp_(0, self.vocab_size - 1),
+            observations["prompt_mask"] > 0.5,
+            observations["generated_ids"].round().long().clamp_(0, self.vocab_size - 1),
+            observations["generated_mask"] > 0.5,
+            observations["remaining"],
+        )
 
 
 _EXTRACTOR_ARGS = frozenset(

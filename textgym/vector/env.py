@@ -120,7 +120,7 @@ class TextVectorEnv(VectorEnv):
         self._ended = np.zeros(n, dtype=np.bool_)
         self._truncated_prompt = np.zeros(n, dtype=np.bool_)
         self._text_stale = np.zeros(n, dtype=np.bool_)
-        self._texts = [""] * n
+        self._texts = np.full(n, "", dtype=object)  # decoded generations (see _text_stale)
         self._samples = np.full(n, None, dtype=object)  # the Sample each env plays
         self._trackers: list[ScoreTracker | None] = [None] * n
         self._rngs: list[np.random.Generator | None] = [None] * n
@@ -167,6 +167,18 @@ class TextVectorEnv(VectorEnv):
             if isinstance(tok, WordTokenizer) and type(tok).decode is WordTokenizer.decode
             else None
         )
+        # With full infos every row's text is read at every step: the embedded tokenizer's
+        # texts then grow by one piece per step (decode is the join of the ids' pieces, one
+        # leading space dropped), instead of decoding every row again (half of a full step).
+        self._incremental = self._decode_rows is not None and self.infos_mode == "full"
+        if self._incremental:
+            assert isinstance(tok, WordTokenizer)
+            pieces = tok._pieces
+            self._piece_of = tok._piece_array
+            self._first_piece_of = np.empty(len(pieces), dtype=object)
+            self._first_piece_of[:] = [p[1:] if p[:1] == " " else p for p in pieces]
+            self._piece_empty = np.array([p == "" for p in pieces], dtype=np.bool_)
+            self._text_empty = np.ones(n, dtype=np.bool_)  # no piece yet: "" so far
         self._columns_ok: bool | None = None  # see _batched_infos
         # info_references=False leaves the references out of every info, as in single envs.
         self._info_references = bool(task_env.info_references)
@@ -295,7 +307,14 @@ class TextVectorEnv(VectorEnv):
         self._generated[rows, positions] = tokens
         self._generated_mask[rows, positions] = 1
         self._num_generated[rows] = positions + 1
-        self._text_stale[rows] = True
+        if self._incremental:
+            empty = self._text_empty[rows]
+            self._texts[rows] = np.where(
+                empty, self._first_piece_of[tokens], self._texts[rows] + self._piece_of[tokens]
+            )
+            self._text_empty[rows] = empty & self._piece_empty[tokens]
+        else:
+            self._text_stale[rows] = True
         terminated = is_eos
         terminated[rows] |= positions + 1 >= self._max_new_tokens
 
@@ -439,7 +458,11 @@ class TextVectorEnv(VectorEnv):
         self._generated[rows] = self._pad
         self._generated_mask[rows] = 0
         self._num_generated[rows] = 0
-        self._text_stale[rows] = True  # decoded to "" when read
+        if self._incremental:
+            self._texts[rows] = ""
+            self._text_empty[rows] = True
+        else:
+            self._text_stale[rows] = True  # decoded to "" when read
         self._has_metrics[rows] = False
         self._ended[rows] = False
         self._score[rows] = 0.0
@@ -504,21 +527,30 @@ class TextVectorEnv(VectorEnv):
                 self._slots_used = 0
                 new = list(dict.fromkeys(indices.tolist()))
             dataset = self.task.dataset
-            for index in new:
-                self._store(index, dataset[index])
+            samples = [dataset[index] for index in new]
+            first = self._slots_used
+            for index, sample in zip(new, samples, strict=True):
+                self._store(index, sample)
+            if self._kernel is not None:
+                # The references of every new sample in one call (see IdMetrics.store_many).
+                fast = self._kernel.store_many(
+                    np.arange(first, self._slots_used), [s.references for s in samples]
+                )
+                self._slot_fast[first : self._slots_used] = fast
             slots = slot_of[indices]
         return slots
 
     def _store(self, index: int, sample: Sample) -> int:
-        """Compute what a reset onto dataset ``index`` needs into a free slot; its number."""
+        """Compute what a reset onto dataset ``index`` needs into a free slot; its number.
+
+        The references' kernel data are stored by the caller, for all new samples at once.
+        """
         slot = self._slots_used
         prompt, truncated = self.task.encode_prompt(sample.source)
         self._slot_prompt[slot] = self._pad
         self._slot_prompt[slot, : len(prompt)] = prompt
         self._slot_prompt_len[slot] = len(prompt)
         self._slot_truncated[slot] = truncated
-        if self._kernel is not None:
-            self._slot_fast[slot] = self._kernel.store(slot, sample.references)
         self._slot_sample[slot] = sample
         self._slot_info["sample_id"][slot] = sample.id
         self._slot_info["source"][slot] = sample.source
@@ -609,9 +641,7 @@ class TextVectorEnv(VectorEnv):
                 else:
                     array = np.full(n, None, dtype=object)
                     if key == "generated":
-                        array[rows] = np.fromiter(
-                            (self._texts[i] for i in row_list), dtype=object, count=len(row_list)
-                        )
+                        array[rows] = self._texts[rows]
                     else:
                         array[rows] = self._row_info[key][rows]
                 infos[key], infos[f"_{key}"] = array, mask.copy()
