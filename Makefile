@@ -104,7 +104,8 @@ bench-rllib: $(RLLIB_STAMP)
 # declared bound (requirements/lowest.lock); latest = the newest release of everything, resolved
 # now (what the next `make lock` would get). TEXTGYM_COMPAT=1: an import skip fails there.
 COMPAT_TESTS ?= tests/test_registered_envs.py tests/test_versions.py tests/test_metrics_exact.py \
-	tests/test_rouge155.py tests/test_significance.py tests/test_sb3.py tests/test_sb3_vec.py \
+	tests/test_rouge155.py tests/test_porter.py tests/test_significance.py tests/test_sb3.py \
+	tests/test_sb3_vec.py \
 	tests/test_lm_architectures.py tests/test_trl_adapter.py tests/test_hf_tokenizers.py \
 	tests/test_locks.py tests/test_bench_runs.py::test_run_folder_contents \
 	tests/test_bench_runs.py::test_cli_bench

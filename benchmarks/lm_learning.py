@@ -33,7 +33,6 @@ run records the settings it used.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import json
@@ -46,6 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _cli import parse_dataclass
 
 import textgym
 from textgym._io import atomic_write_json
@@ -115,22 +115,13 @@ TUNED: dict[str, dict[str, Any]] = {
 
 
 def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for f in dataclasses.fields(Args):
-        if f.name == "explicit":
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", default=default)
-        elif isinstance(default, list):
-            kind = int if default and isinstance(default[0], int) else str
-            parser.add_argument(flag, nargs="+", type=kind, default=default)
-        elif f.name == "eval_samples":
-            parser.add_argument(flag, type=int, default=default)
-        else:
-            parser.add_argument(flag, type=type(default), default=default)
-    args = Args(**vars(parser.parse_args()))
+    """The command line's :class:`Args` (``sys.argv``), ``explicit`` set, ``--quick`` applied."""
+    args = parse_dataclass(
+        Args,
+        description=__doc__.splitlines()[0],
+        skip={"explicit"},  # not a flag: filled in below from the flags given
+        types={"eval_samples": int},  # its default (None) has no type to infer
+    )
     given = {a.split("=", 1)[0][2:].replace("-", "_") for a in sys.argv[1:] if a.startswith("--")}
     args.explicit = sorted(given & {f.name for f in dataclasses.fields(Args)})
     if args.quick:  # a smoke run: every code path, tiny budgets

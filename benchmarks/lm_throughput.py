@@ -26,7 +26,6 @@ to ``results/lm_env_share.json``.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+from _cli import parse_dataclass
 
 from textgym._io import atomic_write_json
 from textgym.algos.common import chosen_log_probs, masked_mean
@@ -78,19 +78,8 @@ class Args:
 
 
 def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for f in dataclasses.fields(Args):
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", default=default)
-        elif isinstance(default, list):
-            parser.add_argument(flag, nargs="+", default=default)
-        elif isinstance(default, int):
-            parser.add_argument(flag, type=int, default=default)
-        else:
-            parser.add_argument(flag, type=type(default), default=default)
-    args = Args(**vars(parser.parse_args()))
+    """The command line's :class:`Args` (``sys.argv``), with ``--quick`` applied."""
+    args = parse_dataclass(Args, description=__doc__.splitlines()[0])
     if args.quick:
         args = dataclasses.replace(args, env_ids=args.env_ids[:1], num_envs=8, width=32,
                                    layers=1, heads=2, repeats=1, minibatch=4,

@@ -37,7 +37,6 @@ README, "Real corpora". Not a test: a cell takes minutes on 2 CPU cores.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import json
@@ -51,6 +50,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _cli import dataclass_parser
 
 from textgym._io import atomic_write_json
 from textgym.algos import (
@@ -138,18 +138,9 @@ class Args:
 
 
 def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for f in dataclasses.fields(Args):
-        flag = "--" + f.name.replace("_", "-")
-        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", default=default)
-        elif isinstance(default, list):
-            kind = int if default and isinstance(default[0], int) else str
-            parser.add_argument(flag, nargs="+", type=kind, default=default)
-        else:
-            parser.add_argument(flag, type=type(default), default=default)
-    args = Args(**vars(parser.parse_args()))
+    """The command line's :class:`Args` (``sys.argv``), checked, with ``--quick`` applied."""
+    parser = dataclass_parser(Args, description=__doc__.splitlines()[0])
+    args = Args(**vars(parser.parse_args()))  # the parser itself is kept for its error()
     unknown = set(args.families) - set(TASKS)
     if unknown:
         parser.error(f"--families: unknown {sorted(unknown)}; expected some of {list(TASKS)}")

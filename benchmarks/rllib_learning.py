@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _cli import parse_dataclass
 
 from textgym._io import atomic_write_json
 from textgym.bench.aggregate import interquartile_mean
@@ -60,28 +61,8 @@ class Args:
 
 
 def parse_args(argv: list[str]) -> Args:
-    """``--name value`` for every field (lists comma-separated), flags for the booleans."""
-    args, fields = Args(), {f.name: f for f in dataclasses.fields(Args)}
-    i = 0
-    while i < len(argv):
-        name = argv[i].removeprefix("--").replace("-", "_")
-        if name not in fields:
-            sys.exit(f"unknown argument {argv[i]!r}; expected one of --{', --'.join(fields)}")
-        default = getattr(Args(), name)
-        if isinstance(default, bool):
-            setattr(args, name, True)
-            i += 1
-            continue
-        if i + 1 >= len(argv):
-            sys.exit(f"{argv[i]} needs a value")
-        raw = argv[i + 1]
-        if isinstance(default, list):
-            cast = type(default[0]) if default else str
-            value: Any = [cast(part) for part in raw.split(",") if part]
-        else:
-            value = type(default)(raw)
-        setattr(args, name, value)
-        i += 2
+    """``--name value`` for every field, flags for the booleans; lists as ``a b`` or ``a,b``."""
+    args = parse_dataclass(Args, argv, description=__doc__.splitlines()[0], comma_lists=True)
     if args.quick:
         args.env_ids, args.seeds = args.env_ids[:1], [0]
         args.steps, args.eval_every, args.eval_episodes = 1_024, 512, 10

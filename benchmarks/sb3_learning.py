@@ -34,6 +34,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
+from _cli import parse_dataclass
 from sb3_contrib import MaskablePPO
 from stable_baselines3 import PPO
 from stable_baselines3.common.env_util import make_vec_env
@@ -70,26 +71,8 @@ class Args:
 
 
 def parse_args(argv: list[str]) -> Args:
-    """``--name value`` for every field (lists comma-separated), ``--quick`` as a flag."""
-    args, fields = Args(), {f.name: f for f in dataclasses.fields(Args)}
-    i = 0
-    while i < len(argv):
-        name = argv[i].removeprefix("--").replace("-", "_")
-        if name not in fields:
-            sys.exit(f"unknown argument {argv[i]!r}; expected one of --{', --'.join(fields)}")
-        if name == "quick":
-            args.quick, i = True, i + 1
-            continue
-        if i + 1 >= len(argv):
-            sys.exit(f"{argv[i]} needs a value")
-        raw, default = argv[i + 1], getattr(Args(), name)
-        if isinstance(default, list):
-            cast = type(default[0]) if default else str
-            value: Any = [cast(part) for part in raw.split(",") if part]
-        else:
-            value = type(default)(raw)
-        setattr(args, name, value)
-        i += 2
+    """``--name value`` for every field, ``--quick`` as a flag; lists as ``a b`` or ``a,b``."""
+    args = parse_dataclass(Args, argv, description=__doc__.splitlines()[0], comma_lists=True)
     if args.quick:
         args.seeds, args.total_timesteps, args.eval_episodes = [0], 1024, 10
         args.fit_samples, args.output = 300, args.output.replace(".json", "_quick.json")

@@ -29,7 +29,6 @@ a new env per repeat, with full and final infos, beside the warmed rows.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import platform
@@ -41,6 +40,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from _cli import parse_dataclass
 
 import textgym  # noqa: F401
 from textgym._io import atomic_write_json
@@ -65,56 +65,35 @@ class Args:
 
     @classmethod
     def parse(cls) -> Args:
-        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-        parser.add_argument("--env-id", default=cls.env_id)
-        parser.add_argument("--sizes", type=int, nargs="+", default=list(cls.sizes))
-        parser.add_argument("--steps", type=int, default=cls.steps)
-        parser.add_argument("--repeats", type=int, default=cls.repeats)
-        parser.add_argument("--warmup-seconds", type=float, default=cls.warmup_seconds)
-        parser.add_argument("--out", default=cls.out, help="JSON results ('' for none)")
-        parser.add_argument(
-            "--reward-only",
-            action="store_true",
-            help="every implementation with report_metrics=False (no per-episode metrics "
-            "beyond the reward, as an RL training loop that reads only rewards needs)",
+        """The command line's settings (``sys.argv``), with ``--quick`` applied."""
+        args = parse_dataclass(
+            cls,
+            description=__doc__.splitlines()[0],
+            skip={"async_sizes", "reward_modes"},  # never flags: only --quick changes them
+            options={
+                "out": {"help": "JSON results ('' for none)"},
+                "reward_only": {
+                    "help": "every implementation with report_metrics=False (no per-episode "
+                    "metrics beyond the reward, as an RL training loop that reads only rewards "
+                    "needs)"
+                },
+                "only": {
+                    "choices": list(IMPLEMENTATIONS),
+                    "help": "measure only these implementations (default: all)",
+                },
+                "interleave": {
+                    "help": "warm every implementation first, then time the repeats round-robin "
+                    "over all of them (both reward modes), so that load from other processes "
+                    "on a shared machine falls on all alike; ratios are then comparable, "
+                    "terminal to dense too"
+                },
+                "cold": {
+                    "help": "also time the first --cold-steps steps of a new native env after "
+                    "reset (full and final infos), one new env per repeat"
+                },
+            },
         )
-        parser.add_argument(
-            "--only",
-            nargs="+",
-            choices=list(IMPLEMENTATIONS),
-            default=[],
-            help="measure only these implementations (default: all)",
-        )
-        parser.add_argument(
-            "--interleave",
-            action="store_true",
-            help="warm every implementation first, then time the repeats round-robin over all "
-            "of them (both reward modes), so that load from other processes on a shared "
-            "machine falls on all alike; ratios are then comparable, terminal to dense too",
-        )
-        parser.add_argument(
-            "--cold",
-            action="store_true",
-            help="also time the first --cold-steps steps of a new native env after reset "
-            "(full and final infos), one new env per repeat",
-        )
-        parser.add_argument("--cold-steps", type=int, default=cls.cold_steps)
-        parser.add_argument("--quick", action="store_true")
-        ns = parser.parse_args()
-        args = cls(
-            env_id=ns.env_id,
-            sizes=tuple(ns.sizes),
-            steps=ns.steps,
-            repeats=ns.repeats,
-            warmup_seconds=ns.warmup_seconds,
-            out=ns.out,
-            reward_only=ns.reward_only,
-            only=tuple(ns.only),
-            interleave=ns.interleave,
-            cold=ns.cold,
-            cold_steps=ns.cold_steps,
-        )
-        if ns.quick:
+        if args.quick:
             args = dataclasses.replace(
                 args,
                 sizes=(1, 16),

@@ -4,6 +4,7 @@ record every result carries of which lock the installed packages followed."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -182,3 +183,36 @@ def test_installed_versions_agree_with_importlib_metadata() -> None:
     for dist in metadata.distributions():
         expected.setdefault(canonical(dist.metadata["Name"]), dist.version)
     assert runs.installed_versions() == expected
+
+
+def test_lock_state_is_kept_until_a_lock_or_an_installed_folder_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed = runs.installed_versions()
+    calls = []
+
+    def counting() -> dict[str, str]:
+        calls.append(1)
+        return installed
+
+    monkeypatch.setattr(runs, "installed_versions", counting)
+    lock = write_lock(tmp_path, "dev.lock", {"numpy": installed["numpy"]})
+    first = runs.lock_state(tmp_path)
+    assert first is not None and first["matches"] and len(calls) == 1
+    first["matches"] = "changed by a caller"  # each caller gets its own copy
+    again = runs.lock_state(tmp_path)
+    assert again is not None and again["matches"] is True and len(calls) == 1
+    # A lock rewritten in place is read again.
+    lock.write_text(f"numpy==0.0.1\n# {'x' * 40}\n", encoding="utf-8")
+    changed = runs.lock_state(tmp_path)
+    assert changed is not None and not changed["matches"] and len(calls) == 2
+    # So is the environment once a folder on sys.path changes (a package installed).
+    site = tmp_path / "site"
+    site.mkdir()
+    os.utime(site, ns=(0, 0))  # made long ago: a timestamp the next mkdir cannot repeat
+    monkeypatch.setattr(sys, "path", [*sys.path, str(site)])
+    runs.lock_state(tmp_path)
+    assert len(calls) == 3
+    (site / "newpkg-1.0.dist-info").mkdir()
+    runs.lock_state(tmp_path)
+    assert len(calls) == 4

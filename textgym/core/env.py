@@ -259,7 +259,7 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._prompt_cache: dict[str, tuple[list[int], bool]] = {}
         # The embedded tokenizer's encode returns indices of its own vocabulary, so its ids
         # need no range check (a tenth of a cold reset's cost); any other tokenizer's do.
-        self._ids_checked = not (
+        self._check_prompt_ids = not (
             isinstance(tokenizer, WordTokenizer)
             and type(tokenizer).encode is WordTokenizer.encode
             and vocab_size >= tokenizer.vocab_size
@@ -404,7 +404,7 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             if len(self._prompt_cache) >= _PROMPT_CACHE_SIZE:
                 self._prompt_cache.clear()
             cached = self._encode_prompt(source)
-            if self._ids_checked:
+            if self._check_prompt_ids:
                 self._check_ids(cached[0], source)
             self._prompt_cache[source] = cached
         return cached

@@ -73,7 +73,7 @@ def clear_caches() -> None:
     Results never depend on the caches; this only frees memory (or measures cold-start cost).
     """
     from ._tokenize import _STEM_CACHE
-    from .bleu import _SEEN_REFS, bleu_ref_stats
+    from .bleu import SENTENCE_REFERENCES
     from .chrf import chrf_ref
     from .incremental import MEMOIZED_TOKENIZERS, _bleu_index
     from .rouge import rouge_ref
@@ -82,8 +82,7 @@ def clear_caches() -> None:
     for tokenizer in MEMOIZED_TOKENIZERS:
         tokenizer.cache.clear()
     _bleu_index.cache_clear()
-    bleu_ref_stats.cache_clear()
-    _SEEN_REFS.clear()
+    SENTENCE_REFERENCES.clear()
     chrf_ref.cache_clear()
     rouge_ref.cache_clear()
     _STEM_CACHE.clear()

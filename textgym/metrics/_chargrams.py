@@ -8,6 +8,11 @@ character gets a small integer id, each n-gram becomes one int64 (its ids writte
 Ids are assigned on first sight and never change, so reference encodings can be cached.
 1447 ids fit (1448**6 < 2**63); a text with a character beyond that capacity is reported as
 not encodable and the caller falls back to the exact pure-Python path.
+
+With numba installed (the ``fast`` extra), :class:`GramCounts` builds its arrays and counts
+matches in compiled loops (:mod:`textgym.metrics._chargrams_jit`): the same arrays and counts
+in two calls instead of some 25 numpy calls, whose fixed cost dominates on sentence-length
+text.
 """
 
 from __future__ import annotations
@@ -41,9 +46,23 @@ def _np() -> ModuleType:
                 # BMP code point -> id (0 = not registered yet).
                 _state["lut"] = np.zeros(_BMP, dtype=np.int64)
                 _state["bounds"] = np.array([BASE**n for n in range(1, MAX_ORDER)], dtype=np.int64)
+                from .ngram_ids import load_jit
+
+                # The compiled loops if numba imports, else None (the numpy code).
+                _state["jit"] = load_jit(None, "_chargrams_jit", "compiled chrF n-gram loops")
                 _state["np"] = np
             module = np
     return module
+
+
+def use_jit(enabled: bool | None) -> None:
+    """Pick the compiled loops (``True``: an ``ImportError`` naming the ``fast`` extra if numba
+    is missing), the numpy code (``False``) or the default, compiled if numba imports
+    (``None``). Results are the same; the tests run both."""
+    _np()
+    from .ngram_ids import load_jit
+
+    _state["jit"] = load_jit(enabled, "_chargrams_jit", "compiled chrF n-gram loops")
 
 
 def _register(text: str) -> bool:
@@ -87,11 +106,20 @@ class GramCounts:
     id larger than any n-gram (count 0), so a search never runs off the end.
     """
 
-    __slots__ = ("ids", "counts", "starts", "n_distinct", "_inner_ids", "_inner_counts")
+    __slots__ = ("ids", "counts", "starts", "n_distinct")
 
     # Every step writes into preallocated arrays: on sentence-length text (~1000 n-grams) the
     # cost is the number of numpy calls, not the work inside them.
-    def __init__(self, digits):
+    def __init__(self, digits=None):
+        if digits is None:  # filled in by from_arrays
+            return
+        jit = _state["jit"]
+        if jit is not None:
+            self.ids, self.counts, self.starts = jit.gram_table(
+                digits, BASE, MAX_ORDER, _state["bounds"]
+            )
+            self.n_distinct = len(self.ids) - 1
+            return
         np = _state["np"]
         size = len(digits)
         total = MAX_ORDER * size - _TRIANGLE if size >= MAX_ORDER else _SHORT_TOTAL[size]
@@ -121,16 +149,27 @@ class GramCounts:
         counts[-1] = 0
         self.counts = counts
         self.n_distinct = n_distinct
-        self._inner_ids = ids[:n_distinct]
-        self._inner_counts = counts[:n_distinct]
         self.starts = ids.searchsorted(_state["bounds"])
+
+    @classmethod
+    def from_arrays(cls, ids, counts, starts) -> GramCounts:
+        """The counts of arrays built elsewhere (the compiled loops), in this class's layout."""
+        grams = cls()
+        grams.ids, grams.counts, grams.starts = ids, counts, starts
+        grams.n_distinct = len(ids) - 1
+        return grams
 
     def matches(self, ref: GramCounts) -> list[int]:
         """Per-order sum of min(hypothesis count, reference count) over shared n-grams."""
+        jit = _state["jit"]
+        if jit is not None:
+            return jit.matches(
+                self.ids, self.counts, ref.ids, ref.counts, _state["bounds"], MAX_ORDER
+            ).tolist()
         np = _state["np"]
-        ids = self._inner_ids
+        ids = self.ids[: self.n_distinct]
         pos = ref.ids.searchsorted(ids)  # the method skips numpy's Python wrapper
-        clipped = np.minimum(self._inner_counts, ref.counts[pos])
+        clipped = np.minimum(self.counts[: self.n_distinct], ref.counts[pos])
         clipped *= ref.ids[pos] == ids
         # Cumulative sums at the order boundaries (cum[0] = 0) give the per-order sums.
         cum = np.empty(self.n_distinct + 1, dtype=np.int64)
@@ -142,5 +181,24 @@ class GramCounts:
 
 def gram_counts(chars: str) -> GramCounts | None:
     """:class:`GramCounts` of a whitespace-free string, or None if it cannot be encoded."""
+    np = _np()
+    jit = _state["jit"]
+    if jit is not None:
+        # ASCII text (most) as its bytes; other BMP text as code points. The compiled call
+        # looks the characters up itself and returns no ids if one has none yet.
+        if chars.isascii():
+            points = np.frombuffer(chars.encode("ascii"), dtype=np.uint8)
+        else:
+            points = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
+            if points.size and int(points.max()) >= _BMP:
+                points = None  # astral characters bypass the lookup table: encode()
+        if points is not None:
+            lut, bounds = _state["lut"], _state["bounds"]
+            arrays = jit.gram_table_of_points(points, lut, BASE, MAX_ORDER, bounds)
+            if not len(arrays[0]):
+                if not _register(chars):
+                    return None
+                arrays = jit.gram_table_of_points(points, lut, BASE, MAX_ORDER, bounds)
+            return GramCounts.from_arrays(*arrays)
     digits = encode(chars)
     return None if digits is None else GramCounts(digits)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Callable
+
+from ._porter import nltk_stem
 
 # --------------------------------------------------------------------------------------------
 # 13a
@@ -175,25 +176,13 @@ _ROUGE_VALID = re.compile(r"[a-z0-9]+")
 
 _STEM_CACHE: dict[str, str] = {}
 _STEM_CACHE_LIMIT = 500_000
-_stem_word: Callable[[str], str] | None = None
-
-
-def _porter() -> Callable[[str], str]:
-    """Create the nltk Porter stemmer on first use (importing nltk costs ~0.3 s)."""
-    global _stem_word
-    if _stem_word is None:
-        from nltk.stem.porter import PorterStemmer
-
-        _stem_word = PorterStemmer().stem
-    return _stem_word
-
 
 def _stem_uncached(token: str) -> str:
     # rouge-score only stems tokens longer than 3 characters and then drops anything that is
     # no longer a valid [a-z0-9]+ token; "" marks such a dropped token in the cache.
     if len(token) <= 3:
         return token
-    stem = _porter()(token)
+    stem = nltk_stem(token)  # NLTK's PorterStemmer().stem, as rouge-score calls it, faster
     return stem if _ROUGE_VALID.fullmatch(stem) else ""
 
 

@@ -159,22 +159,36 @@ def segment_stats(tokens: list[str], refs: BleuRefStats) -> list[int]:
     return [hyp_len, closest_ref_length(hyp_len, refs.lengths), *correct, *total]
 
 
-# Reference sets seen once by the sentence-level entry points. A set's n-gram tables are built
-# (and cached in bleu_ref_stats) on its second sighting only: scoring one hypothesis against
-# references seen for the first time is cheaper from the hypothesis side (first_sight_stats),
-# and a set that is never seen again (a new evaluation pair) never pays for its tables.
-_SEEN_REFS: set[tuple[str, ...]] = set()
-_SEEN_LIMIT = 65536
+class SentenceReferences:
+    """The reference sets the sentence-level entry points have met, and their n-gram tables.
+
+    A set's tables are built (and cached, in :func:`bleu_ref_stats`) on its second sighting
+    only: scoring one hypothesis against references seen for the first time is cheaper from
+    the hypothesis side (:func:`first_sight_stats`), and a set that is never seen again (a new
+    evaluation pair) never pays for its tables. Both states live here, cleared together.
+    """
+
+    def __init__(self, limit: int = 65536) -> None:
+        self._seen: set[tuple[str, ...]] = set()
+        self._limit = limit
+
+    def stats(self, tokens: list[str], references: tuple[str, ...]) -> list[int]:
+        """:func:`segment_stats` of a tokenised hypothesis, by the cheaper route."""
+        seen = self._seen
+        if references in seen:
+            return segment_stats(tokens, bleu_ref_stats(references))
+        if len(seen) >= self._limit:
+            seen.clear()
+        seen.add(references)
+        return first_sight_stats(tokens, [tokenize_13a(ref) for ref in references])
+
+    def clear(self) -> None:
+        """Forget every set met and drop the cached tables."""
+        self._seen.clear()
+        bleu_ref_stats.cache_clear()
 
 
-def first_sight(references: tuple[str, ...]) -> bool:
-    """True the first time ``references`` is seen (then remembered), False afterwards."""
-    if references in _SEEN_REFS:
-        return False
-    if len(_SEEN_REFS) >= _SEEN_LIMIT:
-        _SEEN_REFS.clear()
-    _SEEN_REFS.add(references)
-    return True
+SENTENCE_REFERENCES = SentenceReferences()
 
 
 def first_sight_stats(tokens: list[str], ref_tokens: Sequence[list[str]]) -> list[int]:
@@ -211,13 +225,9 @@ def first_sight_stats(tokens: list[str], ref_tokens: Sequence[list[str]]) -> lis
 
 
 def sentence_stats(tokens: list[str], references: tuple[str, ...]) -> list[int]:
-    """:func:`segment_stats` of a tokenised hypothesis, by the cheaper route for ``references``.
-
-    First sighting: from the hypothesis side; later ones: the cached reference tables.
-    """
-    if first_sight(references):
-        return first_sight_stats(tokens, [tokenize_13a(ref) for ref in references])
-    return segment_stats(tokens, bleu_ref_stats(references))
+    """:func:`segment_stats` of a tokenised hypothesis, by the cheaper route for ``references``
+    (see :class:`SentenceReferences`)."""
+    return SENTENCE_REFERENCES.stats(tokens, references)
 
 
 def sentence_bleu(hypothesis: str, references: Sequence[str]) -> float:

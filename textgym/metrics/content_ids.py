@@ -150,10 +150,7 @@ class ContentIdBatch:
         return True
 
     def store_many(
-        self,
-        slots: np.ndarray,
-        references: Sequence[Sequence[str]],
-        reference_ids: Sequence[Sequence[np.ndarray]],
+        self, slots: np.ndarray, reference_ids: Sequence[Sequence[np.ndarray]]
     ) -> np.ndarray:
         """:meth:`store` of several samples, each reference given by its ids: the same arrays
         as storing each in turn, and ``ok[i]`` as ``store`` returns for sample ``i``."""

@@ -289,19 +289,15 @@ class NgramIdBatch:
         return True
 
     def store_many(
-        self,
-        slots: np.ndarray,
-        references: Sequence[Sequence[str]],
-        reference_ids: Sequence[Sequence[np.ndarray]],
+        self, slots: np.ndarray, reference_ids: Sequence[Sequence[np.ndarray]]
     ) -> np.ndarray:
         """:meth:`store` of several samples, each reference given by its ids.
 
         Leaves the same arrays as storing each sample in turn; ``ok[i]`` is what
-        ``store(slots[i], references[i], reference_ids[i])`` returns.
+        :meth:`store` returns for ``slots[i]`` and ``reference_ids[i]``.
 
         Args:
             slots: Distinct slots, one per sample.
-            references: Each sample's references (only their count is read).
             reference_ids: Per sample and reference, ids that decode to exactly it.
         """
         batch = gather_references(

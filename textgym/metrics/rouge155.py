@@ -454,16 +454,13 @@ def union_lcs_hits(
     if len(ref_sents) == 1 and len(hyp_sents) == 1:
         # One pair: no token can exceed its budget, and the hits are the LCS length.
         return lcs_length(ref_masks[0], len(ref_sents[0]), hyp_sents[0])
-    # Budgets are decremented: copies (a dict copy is one C call, a recount is not).
-    ref_budget = (
-        Counter(ref_counts)
-        if ref_counts is not None
-        else Counter(tok for sent in ref_sents for tok in sent)
+    # Budgets are decremented: plain dict copies (one C call each). A picked position's token
+    # occurs in both texts, so both have a key for it.
+    ref_budget = dict(
+        ref_counts if ref_counts is not None else Counter(t for sent in ref_sents for t in sent)
     )
-    hyp_budget = (
-        Counter(hyp_counts)
-        if hyp_counts is not None
-        else Counter(tok for sent in hyp_sents for tok in sent)
+    hyp_budget = dict(
+        hyp_counts if hyp_counts is not None else Counter(t for sent in hyp_sents for t in sent)
     )
     hits = 0
     for ref, masks in zip(ref_sents, ref_masks, strict=True):

@@ -250,10 +250,7 @@ class RougeIdBatch:
         self._hyp_len[rows] = 0
 
     def store_many(
-        self,
-        slots: np.ndarray,
-        references: Sequence[Sequence[str]],
-        reference_ids: Sequence[Sequence[np.ndarray]],
+        self, slots: np.ndarray, reference_ids: Sequence[Sequence[np.ndarray]]
     ) -> np.ndarray:
         """:meth:`store` of several samples, each reference given by its ids: the same arrays
         as storing each in turn (table entries in the same order), and ``ok[i]`` as ``store``
