@@ -121,6 +121,22 @@ def _step4(word: str) -> str:
     return word
 
 
+def _step1b_tidy(word: str, stem: str) -> str:
+    """Step 1b once ``word`` ends with -ed or -ing (``stem`` without it): the suffix goes if
+    ``stem`` has a vowel, then -at, -bl, -iz get their e back, a double consonant other than
+    l, s, z is undoubled, and an (m=1 and *o) stem gets an e."""
+    cv = _cv(stem)
+    if "v" not in cv:
+        return word
+    if stem.endswith(("at", "bl", "iz")):
+        return stem + "e"
+    if len(stem) >= 2 and stem[-1] == stem[-2] and cv[-1] == "c":
+        return stem[:-1] if stem[-1] not in "lsz" else stem
+    if cv.count("vc") == 1 and _ends_cvc(stem, cv):
+        return stem + "e"
+    return stem
+
+
 @lru_cache(maxsize=1)
 def _nltk_stemmer() -> Callable[[str], str]:
     from nltk.stem.porter import PorterStemmer  # importing nltk costs ~0.3 s: on first need
@@ -146,48 +162,43 @@ def nltk_stem(word: str) -> str:
     if not _STEMMABLE.issuperset(word):
         return _nltk_stemmer()(word)
 
+    # Each step first tests the last letter its rules end with: most words match no rule.
     # Step 1a: -sses -> -ss, -ies -> -i (-ie for a 4-letter word), -ss stays, -s goes.
-    if word.endswith("s"):
+    if word[-1] == "s":
         if word.endswith("ies"):
             word = word[:-3] + "ie" if len(word) == 4 else word[:-2]
         elif word.endswith("sses"):
             word = word[:-2]
-        elif not word.endswith("ss"):
+        elif word[-2] != "s":
             word = word[:-1]
 
     # Step 1b: -ied -> -ie/-i, (m>0) -eed -> -ee, (*v*) -ed and -ing go, then tidy up.
-    if word.endswith("ied"):
-        word = word[:-3] + "ie" if len(word) == 4 else word[:-2]
-    elif word.endswith("eed"):
-        if _cv(word[:-3]).count("vc") > 0:
-            word = word[:-1]
-    elif word.endswith(("ed", "ing")):
-        stem = word[:-2] if word.endswith("ed") else word[:-3]
-        cv = _cv(stem)
-        if "v" in cv:
-            word = stem
-            if word.endswith(("at", "bl", "iz")):
-                word += "e"
-            elif len(word) >= 2 and word[-1] == word[-2] and cv[-1] == "c":
-                if word[-1] not in "lsz":
-                    word = word[:-1]
-            elif cv.count("vc") == 1 and _ends_cvc(word, cv):
-                word += "e"
+    last = word[-1]
+    if last == "d" and word[-2] == "e":
+        if word.endswith("ied"):
+            word = word[:-3] + "ie" if len(word) == 4 else word[:-2]
+        elif word.endswith("eed"):
+            if _cv(word[:-3]).count("vc") > 0:
+                word = word[:-1]
+        else:
+            word = _step1b_tidy(word, word[:-2])
+    elif last == "g" and word.endswith("ing"):
+        word = _step1b_tidy(word, word[:-3])
 
     # Step 1c: -y -> -i after a consonant that is not the word's first letter.
-    if word.endswith("y") and len(word) > 2 and _cv(word[:-1])[-1] == "c":
+    if word[-1] == "y" and len(word) > 2 and _cv(word[:-1])[-1] == "c":
         word = word[:-1] + "i"
 
     word = _step4(_step3(_step2(word)))
 
     # Step 5a: (m>1) -e goes; so does (m=1 and not *o) -e.
-    if word.endswith("e"):
+    if word[-1:] == "e":
         stem = word[:-1]
         cv = _cv(stem)
         m = cv.count("vc")
         if m > 1 or (m == 1 and not _ends_cvc(stem, cv)):
             word = stem
     # Step 5b: (m>1) -ll -> -l, measured on the word less one l.
-    if word.endswith("ll") and _cv(word[:-1]).count("vc") > 1:
+    if word[-2:] == "ll" and _cv(word[:-1]).count("vc") > 1:
         word = word[:-1]
     return word

@@ -199,8 +199,12 @@ def first_sight_stats(tokens: list[str], ref_tokens: Sequence[list[str]]) -> lis
     hypothesis n-grams, in C, instead of being counted into tables and merged.
     """
     hyp_len = len(tokens)
-    correct = []
+    correct: list[int] = []
     for n in range(1, MAX_ORDER + 1):
+        if n > 1 and not correct[-1]:
+            # No (n-1)-gram is shared, so no n-gram is (its prefix would be): nor any longer.
+            correct += [0] * (MAX_ORDER - n + 1)
+            break
         hyp_grams = tokens if n == 1 else list(zip(*[tokens[k:] for k in range(n)], strict=False))
         distinct = set(hyp_grams)
         if len(distinct) == len(hyp_grams):
