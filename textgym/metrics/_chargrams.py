@@ -46,13 +46,16 @@ def _np() -> ModuleType:
                 # BMP code point -> id (0 = not registered yet).
                 _state["lut"] = np.zeros(_BMP, dtype=np.int64)
                 _state["bounds"] = np.array([BASE**n for n in range(1, MAX_ORDER)], dtype=np.int64)
-                from .ngram_ids import load_jit
-
-                # The compiled loops if numba imports, else None (the numpy code).
-                _state["jit"] = load_jit(None, "_chargrams_jit", "compiled chrF n-gram loops")
+                _state["jit"] = _load_jit(None)
                 _state["np"] = np
             module = np
     return module
+
+
+def _load_jit(enabled: bool | None) -> ModuleType | None:
+    from .ngram_ids import load_jit
+
+    return load_jit(enabled, "_chargrams_jit", "compiled chrF n-gram loops")
 
 
 def use_jit(enabled: bool | None) -> None:
@@ -60,9 +63,7 @@ def use_jit(enabled: bool | None) -> None:
     is missing), the numpy code (``False``) or the default, compiled if numba imports
     (``None``). Results are the same; the tests run both."""
     _np()
-    from .ngram_ids import load_jit
-
-    _state["jit"] = load_jit(enabled, "_chargrams_jit", "compiled chrF n-gram loops")
+    _state["jit"] = _load_jit(enabled)
 
 
 def _register(text: str) -> bool:
@@ -79,13 +80,22 @@ def _register(text: str) -> bool:
     return True
 
 
+def _bmp_points(chars: str):
+    """The code points of ``chars`` (its bytes if ASCII), or None if one lies beyond the BMP
+    (astral characters, emoji and rare CJK, bypass the lookup table)."""
+    np = _np()
+    # isascii() is a flag test: most text needs no scan for astral characters.
+    if chars.isascii():
+        return np.frombuffer(chars.encode("ascii"), dtype=np.uint8)
+    points = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
+    return None if points.size and int(points.max()) >= _BMP else points
+
+
 def encode(chars: str):
     """Character ids (int64 array, values 1..1447) of ``chars``, or None if out of capacity."""
     np = _np()
-    points = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
-    # isascii() is a flag test: most text needs no scan for astral characters.
-    if not chars.isascii() and points.size and int(points.max()) >= _BMP:
-        # Astral characters (emoji, rare CJK) bypass the lookup table.
+    points = _bmp_points(chars)
+    if points is None:
         if not _register(chars):
             return None
         return np.fromiter(map(_ids.__getitem__, chars), dtype=np.int64, count=len(chars))
@@ -110,16 +120,7 @@ class GramCounts:
 
     # Every step writes into preallocated arrays: on sentence-length text (~1000 n-grams) the
     # cost is the number of numpy calls, not the work inside them.
-    def __init__(self, digits=None):
-        if digits is None:  # filled in by from_arrays
-            return
-        jit = _state["jit"]
-        if jit is not None:
-            self.ids, self.counts, self.starts = jit.gram_table(
-                digits, BASE, MAX_ORDER, _state["bounds"]
-            )
-            self.n_distinct = len(self.ids) - 1
-            return
+    def __init__(self, digits):
         np = _state["np"]
         size = len(digits)
         total = MAX_ORDER * size - _TRIANGLE if size >= MAX_ORDER else _SHORT_TOTAL[size]
@@ -154,7 +155,7 @@ class GramCounts:
     @classmethod
     def from_arrays(cls, ids, counts, starts) -> GramCounts:
         """The counts of arrays built elsewhere (the compiled loops), in this class's layout."""
-        grams = cls()
+        grams = cls.__new__(cls)
         grams.ids, grams.counts, grams.starts = ids, counts, starts
         grams.n_distinct = len(ids) - 1
         return grams
@@ -181,24 +182,23 @@ class GramCounts:
 
 def gram_counts(chars: str) -> GramCounts | None:
     """:class:`GramCounts` of a whitespace-free string, or None if it cannot be encoded."""
-    np = _np()
+    _np()
     jit = _state["jit"]
-    if jit is not None:
-        # ASCII text (most) as its bytes; other BMP text as code points. The compiled call
-        # looks the characters up itself and returns no ids if one has none yet.
-        if chars.isascii():
-            points = np.frombuffer(chars.encode("ascii"), dtype=np.uint8)
-        else:
-            points = np.frombuffer(chars.encode("utf-32-le"), dtype=np.uint32)
-            if points.size and int(points.max()) >= _BMP:
-                points = None  # astral characters bypass the lookup table: encode()
-        if points is not None:
-            lut, bounds = _state["lut"], _state["bounds"]
-            arrays = jit.gram_table_of_points(points, lut, BASE, MAX_ORDER, bounds)
-            if not len(arrays[0]):
-                if not _register(chars):
-                    return None
-                arrays = jit.gram_table_of_points(points, lut, BASE, MAX_ORDER, bounds)
-            return GramCounts.from_arrays(*arrays)
-    digits = encode(chars)
-    return None if digits is None else GramCounts(digits)
+    if jit is None:
+        digits = encode(chars)
+        return None if digits is None else GramCounts(digits)
+    bounds = _state["bounds"]
+    points = _bmp_points(chars)
+    if points is None:
+        digits = encode(chars)
+        if digits is None:
+            return None
+        return GramCounts.from_arrays(*jit.gram_table(digits, BASE, MAX_ORDER, bounds))
+    # The compiled call looks the characters up itself: no ids if one has none yet.
+    lut = _state["lut"]
+    arrays = jit.gram_table_of_points(points, lut, BASE, MAX_ORDER, bounds)
+    if not len(arrays[0]):
+        if not _register(chars):
+            return None
+        arrays = jit.gram_table_of_points(points, lut, BASE, MAX_ORDER, bounds)
+    return GramCounts.from_arrays(*arrays)

@@ -76,7 +76,7 @@ _STEP2 = _by_ending([
     ("bli", "ble"), ("alli", "al"), ("entli", "ent"), ("eli", "e"), ("ousli", "ous"),
     ("ization", "ize"), ("ation", "ate"), ("ator", "ate"), ("alism", "al"), ("iveness", "ive"),
     ("fulness", "ful"), ("ousness", "ous"), ("aliti", "al"), ("iviti", "ive"), ("biliti", "ble"),
-    ("fulli", "ful"), ("logi", "log"),
+    ("fulli", "ful"),  # and -logi, in _step2: its measure is not its stem's
 ])  # fmt: skip
 _STEP3 = _by_ending([
     ("icate", "ic"), ("ative", ""), ("alize", "al"), ("iciti", "ic"), ("ical", "ic"), ("ful", ""),
@@ -84,41 +84,40 @@ _STEP3 = _by_ending([
 ])  # fmt: skip
 _STEP4 = _by_ending([
     (suffix, "") for suffix in (
-        "al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent", "ion",
-        "ou", "ism", "ate", "iti", "ous", "ive", "ize",
+        "al", "ance", "ence", "er", "ic", "able", "ible", "ant", "ement", "ment", "ent",
+        "ou", "ism", "ate", "iti", "ous", "ive", "ize",  # and -ion, in _step4: its own condition
     )
 ])  # fmt: skip
+
+
+def _apply(word: str, rules: dict[str, tuple[tuple[str, str], ...]], measure: int) -> str:
+    """The first rule of ``rules`` whose suffix ``word`` ends with, applied if the stem's
+    measure exceeds ``measure``; ``word`` unchanged otherwise (no later rule is tried)."""
+    for suffix, replacement in rules.get(word[-2:], ()):
+        if word.endswith(suffix):
+            stem = word[: -len(suffix)]
+            return stem + replacement if _cv(stem).count("vc") > measure else word
+    return word
 
 
 def _step2(word: str) -> str:
     # NLTK tries -alli first and, when it applies, runs the result through step 2 again.
     if word.endswith("alli") and _cv(word[:-4]).count("vc") > 0:
         return _step2(word[:-2])
-    for suffix, replacement in _STEP2.get(word[-2:], ()):
-        if word.endswith(suffix):
-            # -logi keeps its l with the stem when measured (so geo-logi -> geolog).
-            stem = word[: -len(suffix)]
-            measured = word[:-3] if suffix == "logi" else stem
-            return stem + replacement if _cv(measured).count("vc") > 0 else word
-    return word
+    if word.endswith("logi"):  # the only rule for -gi: its l stays with the measured stem
+        return word[:-1] if _cv(word[:-3]).count("vc") > 0 else word
+    return _apply(word, _STEP2, 0)
 
 
 def _step3(word: str) -> str:
-    for suffix, replacement in _STEP3.get(word[-2:], ()):
-        if word.endswith(suffix):
-            stem = word[: -len(suffix)]
-            return stem + replacement if _cv(stem).count("vc") > 0 else word
-    return word
+    return _apply(word, _STEP3, 0)
 
 
 def _step4(word: str) -> str:
-    for suffix, _ in _STEP4.get(word[-2:], ()):
-        if word.endswith(suffix):
-            stem = word[: -len(suffix)]
-            if _cv(stem).count("vc") > 1 and (suffix != "ion" or stem[-1:] in ("s", "t")):
-                return stem
-            return word
-    return word
+    if word.endswith("ion"):  # the only rule for -on: (m>1 and (*s or *t)) -ion goes
+        stem = word[:-3]
+        return stem if stem[-1:] in ("s", "t") and _cv(stem).count("vc") > 1 else word
+    return _apply(word, _STEP4, 1)
 
 
 def _step1b_tidy(word: str, stem: str) -> str:
