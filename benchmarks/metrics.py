@@ -69,7 +69,7 @@ class Args:
     """Command-line options."""
 
     quick: bool = False
-    repeats: int = 7
+    repeats: int = 9
     loops: int = 3
     pairs: int = 60
     seed: int = 0
@@ -462,6 +462,8 @@ def bench_real(args: Args, root: Path) -> None:
     )
 
     # Stems of the train split's TLDRs: the vocabulary a long-running job already knows.
+    import importlib.util
+
     from textgym.metrics._tokenize import _STEM_CACHE, tokenize_rouge
 
     clear_caches()
@@ -481,6 +483,22 @@ def bench_real(args: Args, root: Path) -> None:
     def rouge_theirs() -> object:
         return [scorer.score_multi(r, h) for h, r in pairs]
 
+    # The default mode switches to the compiled routes once numba is loaded (or after enough
+    # calls): forced here, so that a row never mixes routes (nor times numba's import).
+    compiled = importlib.util.find_spec("numba") is not None
+    metrics.use_jit(compiled)
+
+    def python_route(fn: Callable[[], object]) -> Callable[[], object]:
+        """``fn`` with the compiled routes (numba) off: what an install without the ``fast``
+        extra runs."""
+        def run() -> object:
+            metrics.use_jit(False)
+            try:
+                return fn()
+            finally:
+                metrics.use_jit(compiled)
+        return run
+
     def rouge_batch3() -> object:
         return [metrics.rouge_batch(hyps, refs, v) for v in ROUGE_VARIANTS]
 
@@ -488,11 +506,17 @@ def bench_real(args: Args, root: Path) -> None:
         ("BLEU sentence", "sacrebleu", 5,
          lambda: [sacrebleu.sentence_bleu(h, r) for h, r in pairs],
          lambda: [metrics.sentence_bleu(h, r) for h, r in pairs], clear_caches),
+        ("BLEU sentence, Python route", "sacrebleu", 5,
+         lambda: [sacrebleu.sentence_bleu(h, r) for h, r in pairs],
+         python_route(lambda: [metrics.sentence_bleu(h, r) for h, r in pairs]), clear_caches),
         ("chrF sentence", "sacrebleu", 5,
          lambda: [sacrebleu.sentence_chrf(h, r) for h, r in pairs],
          lambda: [metrics.sentence_chrf(h, r) for h, r in pairs], clear_caches),
         ("ROUGE-1/2/L one call (stemmed)", "rouge-score", 20, rouge_theirs,
          lambda: [metrics.rouge_scores(h, r, ROUGE_VARIANTS) for h, r in pairs], clear_caches),
+        ("ROUGE-1/2/L one call, Python route", "rouge-score", 20, rouge_theirs,
+         python_route(lambda: [metrics.rouge_scores(h, r, ROUGE_VARIANTS) for h, r in pairs]),
+         clear_caches),
         ("ROUGE-1/2/L one call, train stems known", "rouge-score", 20, rouge_theirs,
          lambda: [metrics.rouge_scores(h, r, ROUGE_VARIANTS) for h, r in pairs],
          new_pairs_known_stems),
@@ -550,6 +574,9 @@ def bench_real(args: Args, root: Path) -> None:
         "method": "one sample = one pass over all pairs; theirs, ours cold (clear_caches() "
                   "first) and ours warm interleaved per repeat; gc paused while timing",
         "repeats": repeats,
+        # With numba (the fast extra) every row but the "Python route" ones ran the compiled
+        # routes, forced on; without it every row is the Python route.
+        "compiled_routes": compiled,
         "rows": rows,
         "machine": {
             "cpus": os.cpu_count(), "load_average_before": load_before,

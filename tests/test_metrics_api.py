@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -224,7 +226,11 @@ def test_import_is_light() -> None:
         "heavy = roots & {'nltk', 'sacrebleu', 'rouge_score', 'numpy', 'torch'}\n"
         "print(','.join(sorted(heavy)))\n"
         "m.rouge('running fast', ['he runs'], 'rouge1')\n"
-        "print('nltk' in sys.modules)\n"
+        "print('nltk' in sys.modules, 'numba' in sys.modules)\n"
+        "import importlib, numba\n"
+        "r = importlib.import_module('textgym.metrics.rouge')\n"
+        "m.rouge('running fast', ['he runs'], 'rouge1')\n"
+        "print(r._JIT.get() is not None)\n"
     )
     root = Path(metrics.__file__).resolve().parents[2]
     out = subprocess.run(
@@ -233,5 +239,43 @@ def test_import_is_light() -> None:
     ).stdout.split("\n")
     assert out[0] == ""  # nothing heavy at import time
     # Stemming is textgym's own (equal to NLTK's stemmer, tests/test_porter.py): a stemmed
-    # call does not import nltk either.
-    assert out[1] == "False"
+    # call does not import nltk either, nor numba for the compiled routes (a few calls do not
+    # pay for its import) ...
+    assert out[1] == "False False"
+    # ... which a call uses once numba is in the process anyway.
+    if importlib.util.find_spec("numba") is not None:
+        assert out[2] == "True"
+
+
+def test_compiled_routes_wait_until_their_import_pays() -> None:
+    # In the default mode a string-path metric's compiled loops are imported only once numba
+    # is in the process anyway or enough work has run in Python (tested here without numba
+    # loaded: a fresh interpreter); forcing either way decides at once.
+    pytest.importorskip("numba")
+    code = (
+        "import sys\n"
+        "from textgym.metrics._jit import AutoJit\n"
+        "auto = AutoJit('_text_jit', 'test', after=5)\n"
+        "got = [auto.get(2) is None for _ in range(3)]\n"  # 2, 4 units in Python; 6 > 5
+        "print(got, 'numba' in sys.modules)\n"
+        "forced = AutoJit('_text_jit', 'test', after=10**9)\n"
+        "forced.use(False)\n"
+        "print(forced.get() is None)\n"
+    )
+    root = Path(metrics.__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env={"PYTHONPATH": str(root), "PATH": ""},
+    ).stdout.split("\n")
+    assert out[0] == "[True, True, False] True"
+    assert out[1] == "True"
+
+
+def test_rouge_reference_cache_stays_bounded() -> None:
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    cache = rouge_module.RefCache(4)
+    refs = [cache(f"reference number {i}", True) for i in range(9)]
+    assert len(cache._data) <= 4
+    # The newest entry survives eviction; an evicted one is rebuilt equal.
+    assert cache.get("reference number 8", True) is refs[-1]
+    assert cache("reference number 0", True).tokens == refs[0].tokens

@@ -5,6 +5,7 @@ The oracles are only imported here; ``textgym.metrics`` never imports them.
 
 from __future__ import annotations
 
+import importlib
 import re
 import string
 from collections import Counter
@@ -433,6 +434,122 @@ def test_rouge_scores_equals_single_calls() -> None:
     together = metrics.rouge_scores(hyp, refs, ROUGE_VARIANTS, stem=False)
     assert together == {v: metrics.rouge(hyp, refs, v, stem=False) for v in ROUGE_VARIANTS}
     assert 0 < together["rouge2"] < together["rouge1"] < 1
+
+
+def _bleu_first_sight(hyp: str, refs: list[str], compiled: bool) -> float:
+    from textgym.metrics import bleu as bleu_module
+
+    bleu_module.use_jit(compiled)
+    try:
+        metrics.clear_caches()  # a first sighting of the reference set
+        return metrics.sentence_bleu(hyp, refs)
+    finally:
+        bleu_module.use_jit(None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(), REFS)
+def test_bleu_first_sighting_routes_agree(hyp: str, refs: list[str]) -> None:
+    # A reference set met for the first time is scored without its n-gram tables: in Python,
+    # or (numba) by one compiled call counting the matches; both equal sacrebleu.
+    pytest.importorskip("numba")
+    python = _bleu_first_sight(hyp, refs, compiled=False)
+    assert _bleu_first_sight(hyp, refs, compiled=True) == python
+    assert python == pytest.approx(sacrebleu.sentence_bleu(hyp, refs).score, abs=TOL)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(WORDS), max_size=40),
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=40), min_size=1, max_size=4),
+)
+def test_bleu_first_sighting_routes_agree_on_repetitive_text(
+    hyp: list[str], refs: list[list[str]]
+) -> None:
+    pytest.importorskip("numba")
+    h, rs = " ".join(hyp), [" ".join(r) for r in refs]
+    compiled = _bleu_first_sight(h, rs, compiled=True)
+    assert compiled == _bleu_first_sight(h, rs, compiled=False)
+    assert compiled == pytest.approx(sacrebleu.sentence_bleu(h, rs).score, abs=TOL)
+
+
+# rouge_scores has two routes for ROUGE-N and ROUGE-L: Python (Counters, bit-parallel LCS)
+# and, with numba, one compiled call per hypothesis (and a compiled stemmer). The default
+# mode picks one by what the process has loaded, so both are forced here, and must agree to
+# the last bit.
+ROUTED_VARIANTS = ("rouge1", "rouge2", "rouge3", "rouge4", "rouge9", "rougeL")
+
+
+def _routed(hyp: str, refs: list[str], stem: bool, compiled: bool) -> dict[str, float]:
+    from textgym.metrics import _porter
+
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    rouge_module.use_jit(compiled)
+    _porter.use_jit(compiled)
+    try:
+        metrics.clear_caches()  # also the stems and reference data of the other route
+        return metrics.rouge_scores(hyp, refs, ROUTED_VARIANTS, stem)
+    finally:
+        rouge_module.use_jit(None)
+        _porter.use_jit(None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(), REFS, st.booleans())
+def test_rouge_routes_agree_bit_for_bit(hyp: str, refs: list[str], stem: bool) -> None:
+    pytest.importorskip("numba")
+    python = _routed(hyp, refs, stem, compiled=False)
+    assert _routed(hyp, refs, stem, compiled=True) == python
+    for variant, value in python.items():
+        assert value == pytest.approx(oracle_rouge(hyp, refs, variant, stem), abs=TOL)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(WORDS), max_size=70),
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=70), min_size=1, max_size=3),
+)
+def test_rouge_routes_agree_on_repetitive_text(hyp: list[str], refs: list[list[str]]) -> None:
+    # Few word types and many repeats: the clipped counts' ranks and LCS ties are exercised.
+    pytest.importorskip("numba")
+    h, rs = " ".join(hyp), [" ".join(r) for r in refs]
+    compiled = _routed(h, rs, True, compiled=True)
+    assert compiled == _routed(h, rs, True, compiled=False)
+    for variant, value in compiled.items():
+        assert value == oracle_rouge(h, rs, variant)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_rouge_routes_on_real_and_long_text(compiled: bool) -> None:
+    if compiled:
+        pytest.importorskip("numba")
+    cases = [*REAL, (" ".join(NEWS[0][0] for _ in range(20)), [NEWS[0][1][0] * 15])]
+    for hyp, refs in cases:
+        for variant, value in _routed(hyp, refs, True, compiled).items():
+            assert value == pytest.approx(oracle_rouge(hyp, refs, variant), abs=TOL), variant
+
+
+@pytest.mark.parametrize("variant", ["rouge1", "rouge2", "rouge4", "rougeL"])
+def test_rouge_batch_routes_agree(variant: str) -> None:
+    pytest.importorskip("numba")
+    from textgym.metrics import _porter
+
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    hyps = [h for h, _ in REAL] + ["", "the cat", REAL[0][0]]
+    refs = [r for _, r in REAL] + [["a cat"], ["the cat sat", "the cat", "the cat"], REAL[1][1]]
+    results = []
+    try:
+        for compiled in (False, True):
+            rouge_module.use_jit(compiled)
+            _porter.use_jit(compiled)
+            metrics.clear_caches()
+            results.append(metrics.rouge_batch(hyps, refs, variant).tolist())
+    finally:
+        rouge_module.use_jit(None)
+        _porter.use_jit(None)
+    assert results[0] == results[1]
+    assert results[0] == pytest.approx(
+        [oracle_rouge(h, r, variant) for h, r in zip(hyps, refs, strict=True)], abs=TOL)
 
 
 def test_rouge_very_long_input() -> None:

@@ -87,3 +87,51 @@ def test_a_token_outside_the_rouge_alphabet_goes_to_nltk_itself() -> None:
 def test_generated_words_stem_as_nltk_does(stem: str, suffixes: list[str]) -> None:
     word = stem + "".join(suffixes)
     assert nltk_stem(word) == NLTK_STEM(word)
+
+
+# The compiled stemmer (numba, the ``fast`` extra) stems many words per call with the same
+# rules; nltk_stem_many uses it once numba is loaded, so both routes are forced here.
+@pytest.fixture
+def compiled_stemmer():  # noqa: ANN201
+    pytest.importorskip("numba")
+    from textgym.metrics import _porter
+
+    _porter.use_jit(True)
+    yield _porter.nltk_stem_many
+    _porter.use_jit(None)
+
+
+def test_compiled_stemmer_on_every_real_word(compiled_stemmer) -> None:  # noqa: ANN001
+    words = [w for w in real_words() if len(w) >= 3]
+    # Batches of several sizes, as texts of several lengths send them.
+    stems: list[str] = []
+    for start in range(0, len(words), 37):
+        stems += compiled_stemmer(words[start : start + 37])
+    assert [(w, s) for w, s in zip(words, stems, strict=True) if s != NLTK_STEM(w)] == []
+
+
+def test_compiled_stemmer_leaves_other_words_to_the_python_route(compiled_stemmer) -> None:  # noqa: ANN001
+    # Irregular forms, words outside [a-z0-9] and short words in one batch.
+    words = ["skies", "running", "café", "dying", "ab", "abc", "x-rays", "generalli", "news"]
+    assert compiled_stemmer(words) == [NLTK_STEM(w) for w in words]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    words=st.lists(
+        st.tuples(
+            st.text(alphabet="aeiouybcdlmnstgzrvwx0", max_size=7),
+            st.lists(st.sampled_from(SUFFIXES), max_size=3),
+        ).map(lambda t: t[0] + "".join(t[1])).filter(lambda w: len(w) >= 3),
+        min_size=4, max_size=40,
+    )
+)
+def test_compiled_stemmer_on_generated_words(words: list[str]) -> None:
+    pytest.importorskip("numba")
+    from textgym.metrics import _porter
+
+    _porter.use_jit(True)
+    try:
+        assert _porter.nltk_stem_many(words) == [NLTK_STEM(w) for w in words]
+    finally:
+        _porter.use_jit(None)

@@ -89,6 +89,28 @@ def clear_caches() -> None:
     clear_rouge155_caches()
 
 
+def use_jit(enabled: bool | None) -> None:
+    """Pick the string-path metrics' compiled loops (numba, the ``fast`` extra): chrF's
+    character n-grams, BLEU's first sighting of a reference set, ROUGE-N/ROUGE-L scoring and
+    the Porter stemmer.
+
+    Args:
+        enabled: ``True``: compiled (an ``ImportError`` naming the ``fast`` extra if numba is
+            missing); ``False``: the numpy and Python code; ``None``: the defaults (chrF
+            compiled whenever numba imports; BLEU, ROUGE and the stemmer once numba is loaded
+            or after enough calls to pay for importing it). Scores are the same either way.
+    """
+    import importlib
+
+    from . import _chargrams, _porter
+    from . import bleu as bleu_module
+
+    _chargrams.use_jit(enabled)
+    bleu_module.use_jit(enabled)
+    importlib.import_module("textgym.metrics.rouge").use_jit(enabled)
+    _porter.use_jit(enabled)
+
+
 __all__ = [
     "IncrementalBLEU",
     "IncrementalChrF",
@@ -112,6 +134,7 @@ __all__ = [
     "sentence_ter_batch",
     "token_f1_batch",
     "rouge_scores",
+    "use_jit",
     "sentence_bleu",
     "sentence_chrf",
     "sentence_ter",

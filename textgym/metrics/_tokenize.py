@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import string
 
-from ._porter import nltk_stem
+from ._porter import nltk_stem_many
 
 # --------------------------------------------------------------------------------------------
 # 13a
@@ -173,17 +173,31 @@ def tokenize_13a_chunk(chunk: str) -> list[str]:
 # finding the alphanumeric runs directly yields the same tokens without the empty strings.
 _ROUGE_TOKEN = re.compile(r"[a-z0-9]+")
 _ROUGE_VALID = re.compile(r"[a-z0-9]+")
+_ROUGE_VALID_JOINED = re.compile(r"(?:[a-z0-9]+(?:\x00[a-z0-9]+)*)?")
 
 _STEM_CACHE: dict[str, str] = {}
 _STEM_CACHE_LIMIT = 500_000
 
-def _stem_uncached(token: str) -> str:
+
+def stem_new(tokens: list[str]) -> None:
+    """Put the stems of the tokens missing from the stem cache in it, in one batch (one call
+    of the compiled stemmer when it is in use); :func:`stem_tokens` then finds them all."""
+    cache = _STEM_CACHE
+    if len(cache) > _STEM_CACHE_LIMIT:
+        cache.clear()
+    missing = {tok for tok in tokens if tok not in cache}
     # rouge-score only stems tokens longer than 3 characters and then drops anything that is
     # no longer a valid [a-z0-9]+ token; "" marks such a dropped token in the cache.
-    if len(token) <= 3:
-        return token
-    stem = nltk_stem(token)  # NLTK's PorterStemmer().stem, as rouge-score calls it, faster
-    return stem if _ROUGE_VALID.fullmatch(stem) else ""
+    long = [tok for tok in missing if len(tok) > 3]
+    if len(long) < len(missing):
+        cache.update((tok, tok) for tok in missing if len(tok) <= 3)
+    # NLTK's PorterStemmer().stem, as rouge-score calls it, faster (compiled with numba).
+    stems = nltk_stem_many(long)
+    if _ROUGE_VALID_JOINED.fullmatch("\x00".join(stems)):  # the usual case: all valid
+        cache.update(zip(long, stems, strict=True))
+    else:
+        for tok, stem in zip(long, stems, strict=True):
+            cache[tok] = stem if _ROUGE_VALID.fullmatch(stem) else ""
 
 
 def stem_tokens(tokens: list[str]) -> list[str]:
@@ -199,11 +213,7 @@ def stem_tokens(tokens: list[str]) -> list[str]:
     try:
         stems = list(map(cache.__getitem__, tokens))
     except KeyError:
-        if len(cache) > _STEM_CACHE_LIMIT:
-            cache.clear()
-        for tok in tokens:
-            if tok not in cache:
-                cache[tok] = _stem_uncached(tok)
+        stem_new(tokens)
         stems = list(map(cache.__getitem__, tokens))
     if "" in stems:
         stems = [s for s in stems if s]
@@ -232,8 +242,12 @@ def tokenize_rouge_many(texts: list[str], stem: bool) -> list[list[str]]:
     if len(texts) < 2 or any(_BATCH_SEP in t for t in texts):
         return [tokenize_rouge(t, stem) for t in texts]
     joined = f" {_BATCH_SEP} ".join(texts).lower()
-    parts = _split_batch(_ROUGE_TOKEN_OR_SEP.findall(joined), len(texts))
-    return [stem_tokens(p) for p in parts] if stem else parts
+    tokens = _ROUGE_TOKEN_OR_SEP.findall(joined)
+    parts = _split_batch(tokens, len(texts))
+    if not stem:
+        return parts
+    stem_new(tokens)  # every new word of every text in one batch ("\x00" is 1 char: kept)
+    return [stem_tokens(p) for p in parts]
 
 
 # --------------------------------------------------------------------------------------------

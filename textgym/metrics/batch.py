@@ -15,7 +15,15 @@ from ._validate import check_hypotheses, check_references_list
 from .bleu import bleu_from_stats, sentence_stats
 from .chrf import sentence_chrf
 from .f1 import token_f1
-from .rouge import check_variant, rouge, rouge_ref, score_variant
+from .rouge import (
+    check_variant,
+    compiled_loops,
+    rouge,
+    rouge_ref,
+    rouge_refs,
+    score_compiled_many,
+    score_variant,
+)
 from .rouge155 import check_flavor
 from .ter import sentence_ter
 
@@ -103,6 +111,16 @@ def rouge_batch(
         token_lists: list[list[str]] = [[] for _ in hyps]
     else:
         token_lists = tokenize_rouge_many(hyps, stem)
+        loops = compiled_loops()
+        if loops is not None:  # numba: one compiled call for all (textgym.metrics._text_jit)
+            data = rouge_refs([ref for refs in refs_list for ref in refs], stem)
+            pairs, start = [], 0
+            for refs in refs_list:
+                pairs.append(data[start : start + len(refs)])
+                start += len(refs)
+            scores = score_compiled_many(loops, token_lists, pairs, (variant,))
+            out[:] = [row[0] for row in scores]
+            return out
     for i, (hyp, refs, tokens) in enumerate(zip(hyps, refs_list, token_lists, strict=True)):
         cache: dict = {}
         out[i] = max(

@@ -7,16 +7,28 @@ reference length with ties resolved towards the shorter reference.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from types import ModuleType
 from typing import NamedTuple
 
+from ._jit import AutoJit
 from ._tokenize import tokenize_13a
 from ._validate import check_hypotheses, check_hypothesis, check_references
 
 MAX_ORDER = 4
+# The first sighting's compiled route (numba, the ``fast`` extra); in the default mode once
+# numba is loaded or after some 2,000 first sightings (see textgym.metrics._jit).
+_JIT = AutoJit("_text_jit", "compiled BLEU matches", after=2_000)
+
+
+def use_jit(enabled: bool | None) -> None:
+    """Pick the compiled route for a reference set's first sighting (``True``), the Python one
+    (``False``) or the default (``None``). Scores are the same; the tests run both."""
+    _JIT.use(enabled)
 
 # sacrebleu floors log(0) to this value instead of raising; it only matters for corpus BLEU
 # where an order without any hypothesis n-gram keeps a zero precision.
@@ -180,7 +192,11 @@ class SentenceReferences:
         if len(seen) >= self._limit:
             seen.clear()
         seen.add(references)
-        return first_sight_stats(tokens, [tokenize_13a(ref) for ref in references])
+        ref_tokens = [tokenize_13a(ref) for ref in references]
+        loops = _JIT.get()
+        if loops is not None:
+            return first_sight_stats_compiled(loops, tokens, ref_tokens)
+        return first_sight_stats(tokens, ref_tokens)
 
     def clear(self) -> None:
         """Forget every set met and drop the cached tables."""
@@ -223,6 +239,28 @@ def first_sight_stats(tokens: list[str], ref_tokens: Sequence[list[str]]) -> lis
                     best[gram] = count
         hyp_counts = Counter(hyp_grams)
         correct.append(sum(min(hyp_counts[gram], count) for gram, count in best.items()))
+    total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
+    ref_len = closest_ref_length(hyp_len, [len(ref) for ref in ref_tokens])
+    return [hyp_len, ref_len, *correct, *total]
+
+
+def first_sight_stats_compiled(
+    loops: ModuleType, tokens: list[str], ref_tokens: Sequence[list[str]]
+) -> list[int]:
+    """:func:`first_sight_stats` by one call of the compiled loops (the same integers)."""
+    import numpy as np
+
+    texts = [*tokens]
+    bounds = [0, len(texts)]
+    for ref in ref_tokens:
+        texts += ref
+        bounds.append(len(texts))
+    index = dict(zip(dict.fromkeys(texts), itertools.count()))
+    correct = loops.bleu_matches(
+        np.fromiter(map(index.__getitem__, texts), dtype=np.int64, count=len(texts)),
+        np.array(bounds, dtype=np.int64), MAX_ORDER,
+    ).tolist()
+    hyp_len = len(tokens)
     total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
     ref_len = closest_ref_length(hyp_len, [len(ref) for ref in ref_tokens])
     return [hyp_len, ref_len, *correct, *total]

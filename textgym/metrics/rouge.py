@@ -8,22 +8,36 @@ Hyyro, where one Python big-int step processes a whole DP row.
 
 from __future__ import annotations
 
-import re
+import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from types import ModuleType
+from typing import cast
 
-from ._tokenize import tokenize_rouge
+from ._jit import AutoJit
+from ._tokenize import stem_new, stem_tokens, tokenize_rouge, tokenize_rouge_many
 from ._validate import check_hypothesis, check_references
 from .bleu import clipped_matches
 
-_VARIANT = re.compile(r"rouge([1-9])|rougeL|rougeLsum")
 VALID_VARIANTS = "rouge1..rouge9, rougeL, rougeLsum"
+# rouge_scores' compiled route (numba, the ``fast`` extra) for ROUGE-N and ROUGE-L; in the
+# default mode once numba is loaded or after some 2,000 calls (see textgym.metrics._jit).
+_JIT = AutoJit("_text_jit", "compiled ROUGE scoring", after=2_000)
+
+
+def use_jit(enabled: bool | None) -> None:
+    """Pick :func:`rouge_scores`' compiled route for ROUGE-N and ROUGE-L (``True``), the
+    Python one (``False``) or the default (``None``). Scores are the same; the tests run both.
+    """
+    _JIT.use(enabled)
+
+
+_VARIANTS = frozenset([*(f"rouge{n}" for n in range(1, 10)), "rougeL", "rougeLsum"])
 
 
 def check_variant(variant: object) -> str:
     """Return ``variant`` if it names a supported ROUGE type, else raise ``ValueError``."""
-    if not isinstance(variant, str) or not _VARIANT.fullmatch(variant):
+    if not isinstance(variant, str) or variant not in _VARIANTS:
         raise ValueError(f"unknown ROUGE variant {variant!r}; valid variants: {VALID_VARIANTS}")
     return variant
 
@@ -80,8 +94,9 @@ class RougeRef:
 
     __slots__ = ("tokens", "_ngrams", "_masks", "_sentences", "_text", "_stem")
 
-    def __init__(self, text: str, stem: bool):
-        self.tokens = tokenize_rouge(text, stem)
+    def __init__(self, text: str, stem: bool, tokens: list[str] | None = None):
+        # ``tokens``: the text's tokenisation when the caller already has it.
+        self.tokens = tokenize_rouge(text, stem) if tokens is None else tokens
         self._ngrams: dict[int, Counter] = {}
         self._masks: dict[str, int] | None = None
         self._sentences: list[list[str]] | None = None
@@ -114,10 +129,89 @@ class RougeRef:
         return self._sentences
 
 
-@lru_cache(maxsize=16384)
-def rouge_ref(text: str, stem: bool) -> RougeRef:
-    """Cached :class:`RougeRef` of one reference string (read-only)."""
-    return RougeRef(text, stem)
+class RefCache:
+    """Bounded cache of :class:`RougeRef` per (reference text, stem): ``cache(text, stem)``.
+
+    Unlike ``functools.lru_cache`` it can say which references are missing
+    (:meth:`get`), so that :func:`rouge_scores` tokenises and stems all the new texts of a
+    call in one batch. When full it drops its older half (insertion order).
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._data: dict[tuple[str, bool], RougeRef] = {}
+
+    def __call__(self, text: str, stem: bool) -> RougeRef:
+        ref = self._data.get((text, stem))
+        if ref is None:
+            ref = self.put(text, stem, None)
+        return ref
+
+    def get(self, text: str, stem: bool) -> RougeRef | None:
+        """The cached data of ``text``, or None."""
+        return self._data.get((text, stem))
+
+    def put(self, text: str, stem: bool, tokens: list[str] | None) -> RougeRef:
+        """Build (from ``tokens`` if given), cache and return the data of ``text``."""
+        data = self._data
+        if len(data) >= self.maxsize:
+            for key in list(data)[: len(data) // 2]:
+                data.pop(key, None)  # another thread may have dropped it already
+        ref = data[(text, stem)] = RougeRef(text, stem, tokens)
+        return ref
+
+    def cache_clear(self) -> None:
+        """Drop every entry."""
+        self._data.clear()
+
+
+#: Cached :class:`RougeRef` of one reference string (read-only): ``rouge_ref(text, stem)``.
+rouge_ref = RefCache(16384)
+
+
+def rouge_refs(texts: Sequence[str], stem: bool) -> list[RougeRef]:
+    """:func:`rouge_ref` of each text, the new ones tokenised and stemmed in one batch."""
+    data = [rouge_ref.get(text, stem) for text in texts]
+    new = [i for i, ref in enumerate(data) if ref is None]
+    if new:
+        tokens = tokenize_rouge_many([texts[i] for i in new], stem)
+        for i, toks in zip(new, tokens, strict=True):
+            # A text repeated within ``texts`` is built once.
+            data[i] = rouge_ref.get(texts[i], stem) or rouge_ref.put(texts[i], stem, toks)
+    return cast("list[RougeRef]", data)
+
+
+def score_compiled_many(
+    loops: ModuleType,
+    hyp_tokens: Sequence[list[str]],
+    refs: Sequence[Sequence[RougeRef]],
+    variants: Sequence[str],
+) -> list[list[float]]:
+    """Per pair, the F-measure of each variant (ROUGE-N, ROUGE-L) by one compiled call."""
+    import numpy as np
+
+    tokens: list[str] = []
+    bounds = [0]
+    pairs = [0]
+    for hyp, pair in zip(hyp_tokens, refs, strict=True):
+        tokens += hyp
+        bounds.append(len(tokens))
+        for ref in pair:
+            tokens += ref.tokens
+            bounds.append(len(tokens))
+        pairs.append(len(bounds) - 1)
+    index = dict(zip(dict.fromkeys(tokens), itertools.count()))
+    scores = loops.best_scores_many(
+        np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens)),
+        np.array(bounds, dtype=np.int64), np.array(pairs, dtype=np.int64),
+        np.array([0 if v == "rougeL" else int(v[5:]) for v in variants], dtype=np.int64),
+    )
+    return scores.tolist()
+
+
+def compiled_loops() -> ModuleType | None:
+    """The compiled loops :func:`rouge_scores` uses now for ROUGE-N and ROUGE-L, or None."""
+    return _JIT.get()
 
 
 def score_ngrams(hyp: Counter, ref: Counter, hyp_total: int, ref_total: int) -> float:
@@ -254,14 +348,51 @@ def rouge_scores(
         variants = (variants,)
     for variant in variants:
         check_variant(variant)
-    ref_data = [rouge_ref(ref, stem) for ref in refs]
     need_tokens = any(v != "rougeLsum" for v in variants)
-    hyp_tokens = tokenize_rouge(hypothesis, stem) if need_tokens else []
+    ref_data = [rouge_ref.get(ref, stem) for ref in refs]
+    new = [i for i, ref in enumerate(ref_data) if ref is None]
+    if stem and new and need_tokens:
+        # Tokenise the hypothesis and the new references together and stem all their new
+        # words in one batch (one call of the compiled stemmer, when numba is in use).
+        raw = tokenize_rouge_many([hypothesis, *(refs[i] for i in new)], False)
+        stem_new([tok for tokens in raw for tok in tokens])
+        hyp_tokens = stem_tokens(raw[0])
+        for i, tokens in zip(new, raw[1:], strict=True):
+            ref_data[i] = rouge_ref.put(refs[i], stem, stem_tokens(tokens))
+    else:
+        for i in new:
+            ref_data[i] = rouge_ref(refs[i], stem)
+        hyp_tokens = tokenize_rouge(hypothesis, stem) if need_tokens else []
+    ready = cast("list[RougeRef]", ref_data)  # every entry is filled now
+    if need_tokens and "rougeLsum" not in variants:
+        loops = _JIT.get()
+        if loops is not None:
+            return score_compiled(loops, hyp_tokens, ready, variants)
     cache: dict = {}
     return {
-        v: max(score_variant(v, hyp_tokens, hypothesis, r, stem, cache) for r in ref_data)
+        v: max(score_variant(v, hyp_tokens, hypothesis, r, stem, cache) for r in ready)
         for v in variants
     }
+
+
+def score_compiled(
+    loops: ModuleType, hyp_tokens: list[str], refs: list[RougeRef], variants: Sequence[str]
+) -> dict[str, float]:
+    """:func:`rouge_scores` of tokenised texts by one call of the compiled loops."""
+    import numpy as np
+
+    # Tokens as small integers (equal tokens, equal integers) for this call only.
+    tokens = [*hyp_tokens]
+    bounds = [0, len(tokens)]
+    for ref in refs:
+        tokens += ref.tokens
+        bounds.append(len(tokens))
+    index = dict(zip(dict.fromkeys(tokens), itertools.count()))
+    # One array: the orders of the variants (0 for rougeL), the text bounds, the integers.
+    orders = [0 if v == "rougeL" else int(v[5:]) for v in variants]
+    data = np.array([*orders, *bounds, *map(index.__getitem__, tokens)], dtype=np.int64)
+    scores = loops.best_scores(data, len(orders), len(bounds))
+    return dict(zip(variants, scores.tolist(), strict=True))
 
 
 def rouge(

@@ -1,0 +1,185 @@
+"""Compiled (numba) loops of the string-path metrics: ROUGE-N and ROUGE-L of a hypothesis
+against its references in one call (:func:`textgym.metrics.rouge_scores`), and BLEU's clipped
+n-gram matches of a reference set met for the first time (:mod:`textgym.metrics.bleu`).
+
+On sentence-length text the Python route's cost is its fixed work per text (``Counter``
+objects, a dict of LCS bit masks or of n-gram sets, a dozen small calls per variant or order)
+more than the arithmetic. Here the caller maps the tokens of the hypothesis and its references
+to small integers (equal tokens, equal integers) and one call does the counting:
+
+* clipped n-gram matches, ``sum min(hyp count, ref count)`` (BLEU: the largest count over the
+  references), as the number of hypothesis positions whose n-gram's rank among the equal
+  n-grams before it is at most that count (quadratic in the text length, which is tens of
+  tokens here);
+* the LCS length by the textbook dynamic programme, one row at a time.
+
+The ROUGE F-measures use the same float64 operations in the same order as
+:mod:`textgym.metrics.rouge` (and rouge-score); BLEU's statistics are integers, scored by the
+same Python code. So the scores are bit for bit the same; the tests compare the routes.
+Imported only when numba is installed (the ``fast`` extra).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def _fmeasure(precision, recall):  # noqa: ANN001, ANN202 - numba signatures
+    if precision + recall > 0:
+        return 2 * precision * recall / (precision + recall)
+    return 0.0
+
+
+@njit(cache=True, nogil=True)
+def _same(ids, a, b, n):  # noqa: ANN001, ANN202
+    for t in range(n):  # noqa: SIM110 - an explicit loop compiles best
+        if ids[a + t] != ids[b + t]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _rank(ids, h0, i, n):  # noqa: ANN001, ANN202
+    """How many hypothesis n-grams starting at ``h0 .. i`` equal the one starting at ``i``."""
+    rank = 0
+    for j in range(h0, i + 1):
+        if _same(ids, j, i, n):
+            rank += 1
+    return rank
+
+
+@njit(cache=True, nogil=True)
+def _has(ids, i, n, r0, r1, rank):  # noqa: ANN001, ANN202
+    """Whether ``ids[r0:r1]`` holds the n-gram starting at ``i`` at least ``rank`` times."""
+    count = 0
+    for j in range(r0, r1 - n + 1):
+        if _same(ids, j, i, n):
+            count += 1
+            if count >= rank:
+                return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _clipped(ids, h0, h1, r0, r1, n):  # noqa: ANN001, ANN202
+    """``sum min(hyp count, ref count)`` over the n-grams of ``ids[h0:h1]`` and ``ids[r0:r1]``."""
+    total = 0
+    for i in range(h0, h1 - n + 1):
+        if _has(ids, i, n, r0, r1, _rank(ids, h0, i, n)):
+            total += 1
+    return total
+
+
+@njit(cache=True, nogil=True)
+def bleu_matches(ids, bounds, max_order):  # noqa: ANN001, ANN201
+    """BLEU's clipped matches per order 1..``max_order`` of text 0 (the hypothesis) against
+    texts 1.. (the references), ``ids[bounds[k]:bounds[k + 1]]`` being text ``k``: each
+    hypothesis n-gram counts at most its largest count in any one reference."""
+    correct = np.zeros(max_order, dtype=np.int64)
+    h0, h1 = bounds[0], bounds[1]
+    for n in range(1, max_order + 1):
+        if n > 1 and correct[n - 2] == 0:
+            break  # no (n-1)-gram is shared, so no n-gram is (its prefix would be)
+        total = 0
+        for i in range(h0, h1 - n + 1):
+            rank = _rank(ids, h0, i, n)
+            for k in range(1, bounds.shape[0] - 1):
+                if _has(ids, i, n, bounds[k], bounds[k + 1], rank):
+                    total += 1
+                    break
+        correct[n - 1] = total
+    return correct
+
+
+@njit(cache=True, nogil=True)
+def _lcs(ids, h0, h1, r0, r1, row):  # noqa: ANN001, ANN202
+    """Length of the longest common subsequence of ``ids[h0:h1]`` and ``ids[r0:r1]``."""
+    width = r1 - r0
+    for j in range(width + 1):
+        row[j] = 0
+    for i in range(h0, h1):
+        token = ids[i]
+        diagonal = 0
+        for j in range(1, width + 1):
+            above = row[j]
+            if token == ids[r0 + j - 1]:
+                row[j] = diagonal + 1
+            elif row[j - 1] > above:
+                row[j] = row[j - 1]
+            diagonal = above
+    return row[width]
+
+
+@njit(cache=True, nogil=True)
+def _best(ids, bounds, first, last, orders, out, row):  # noqa: ANN001, ANN202
+    """``out[v]``: the best F-measure of text ``first`` (the hypothesis) against texts
+    ``first + 1 .. last - 1`` (its references) for variant ``v``."""
+    h0, h1 = bounds[first], bounds[first + 1]
+    hyp_len = h1 - h0
+    for v in range(orders.shape[0]):
+        n = orders[v]
+        best = -1.0
+        for k in range(first + 1, last):
+            r0, r1 = bounds[k], bounds[k + 1]
+            ref_len = r1 - r0
+            if n == 0:
+                if hyp_len == 0 or ref_len == 0:
+                    score = 0.0
+                else:
+                    lcs = _lcs(ids, h0, h1, r0, r1, row)
+                    score = _fmeasure(lcs / hyp_len, lcs / ref_len)
+            else:
+                overlap = _clipped(ids, h0, h1, r0, r1, n)
+                hyp_total = max(max(0, hyp_len - n + 1), 1)
+                ref_total = max(max(0, ref_len - n + 1), 1)
+                score = _fmeasure(overlap / hyp_total, overlap / ref_total)
+            if score > best:
+                best = score
+        out[v] = best
+
+
+@njit(cache=True, nogil=True)
+def _longest(bounds):  # noqa: ANN001, ANN202
+    longest = 0
+    for k in range(bounds.shape[0] - 1):
+        longest = max(longest, bounds[k + 1] - bounds[k])
+    return longest
+
+
+@njit(cache=True, nogil=True)
+def best_scores(data, num_variants, num_bounds):  # noqa: ANN001, ANN201
+    """Best F-measure over the references for each variant, for one hypothesis.
+
+    Args:
+        data: int64: per variant, ``n`` for ROUGE-N and 0 for ROUGE-L; then the bounds of the
+            texts (text ``k`` is ``ids[bounds[k]:bounds[k + 1]]``; text 0 is the hypothesis,
+            then one per reference); then ``ids``: the texts' token integers, concatenated.
+            One array: a call's fixed cost is per argument.
+        num_variants: How many orders ``data`` starts with.
+        num_bounds: How many bounds follow them (the number of texts plus one).
+
+    Returns:
+        float64 array, one F-measure per variant.
+    """
+    orders = data[:num_variants]
+    bounds = data[num_variants : num_variants + num_bounds]
+    ids = data[num_variants + num_bounds :]
+    out = np.zeros(num_variants)
+    row = np.empty(_longest(bounds) + 1, dtype=np.int64)
+    _best(ids, bounds, 0, num_bounds - 1, orders, out, row)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def best_scores_many(ids, bounds, pairs, orders):  # noqa: ANN001, ANN201
+    """:func:`best_scores` of many hypotheses: pair ``p``'s texts are ``pairs[p]`` (its
+    hypothesis) to ``pairs[p + 1] - 1`` (its references), with ``ids`` and ``bounds`` as
+    there. Returns float64 ``(pairs, variants)``."""
+    num_pairs = pairs.shape[0] - 1
+    out = np.zeros((num_pairs, orders.shape[0]))
+    row = np.empty(_longest(bounds) + 1, dtype=np.int64)
+    for p in range(num_pairs):
+        _best(ids, bounds, pairs[p], pairs[p + 1], orders, out[p], row)
+    return out
