@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from ._jit import SHORT_TEXT_TOKENS
 from ._tokenize import tokenize_13a_many, tokenize_rouge_many
 from ._validate import check_hypotheses, check_references_list
 from .bleu import bleu_from_stats, sentence_stats
@@ -111,17 +112,27 @@ def rouge_batch(
         token_lists: list[list[str]] = [[] for _ in hyps]
     else:
         token_lists = tokenize_rouge_many(hyps, stem)
-        loops = compiled_loops()
-        if loops is not None:  # numba: one compiled call for all (textgym.metrics._text_jit)
-            data = rouge_refs([ref for refs in refs_list for ref in refs], stem)
-            pairs, start = [], 0
-            for refs in refs_list:
-                pairs.append(data[start : start + len(refs)])
-                start += len(refs)
-            scores = score_compiled_many(loops, token_lists, pairs, (variant,))
-            out[:] = [row[0] for row in scores]
-            return out
+    done: set[int] = set()
+    loops = None if variant == "rougeLsum" else compiled_loops()
+    if loops is not None:
+        # numba: the pairs of short texts in one compiled call (textgym.metrics._text_jit)
+        data = rouge_refs([ref for refs in refs_list for ref in refs], stem)
+        short, pairs, start = [], [], 0
+        for i, refs in enumerate(refs_list):
+            pair = data[start : start + len(refs)]
+            start += len(refs)
+            if len(token_lists[i]) <= SHORT_TEXT_TOKENS and all(
+                len(ref.tokens) <= SHORT_TEXT_TOKENS for ref in pair
+            ):
+                short.append(i)
+                pairs.append(pair)
+        if short:
+            scores = score_compiled_many(loops, [token_lists[i] for i in short], pairs, (variant,))
+            out[short] = [row[0] for row in scores]
+            done.update(short)
     for i, (hyp, refs, tokens) in enumerate(zip(hyps, refs_list, token_lists, strict=True)):
+        if i in done:
+            continue
         cache: dict = {}
         out[i] = max(
             score_variant(variant, tokens, hyp, rouge_ref(ref, stem), stem, cache) for ref in refs

@@ -15,7 +15,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import NamedTuple
 
-from ._jit import AutoJit
+from ._jit import SHORT_TEXT_TOKENS, AutoJit
 from ._tokenize import tokenize_13a
 from ._validate import check_hypotheses, check_hypothesis, check_references
 
@@ -193,9 +193,12 @@ class SentenceReferences:
             seen.clear()
         seen.add(references)
         ref_tokens = [tokenize_13a(ref) for ref in references]
-        loops = _JIT.get()
-        if loops is not None:
-            return first_sight_stats_compiled(loops, tokens, ref_tokens)
+        if len(tokens) <= SHORT_TEXT_TOKENS and all(
+            len(ref) <= SHORT_TEXT_TOKENS for ref in ref_tokens
+        ):
+            loops = _JIT.get()
+            if loops is not None:
+                return first_sight_stats_compiled(loops, tokens, ref_tokens)
         return first_sight_stats(tokens, ref_tokens)
 
     def clear(self) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import cast
 
-from ._jit import AutoJit
+from ._jit import SHORT_TEXT_TOKENS, AutoJit
 from ._tokenize import stem_new, stem_tokens, tokenize_rouge, tokenize_rouge_many
 from ._validate import check_hypothesis, check_references
 from .bleu import clipped_matches
@@ -364,7 +364,10 @@ def rouge_scores(
             ref_data[i] = rouge_ref(refs[i], stem)
         hyp_tokens = tokenize_rouge(hypothesis, stem) if need_tokens else []
     ready = cast("list[RougeRef]", ref_data)  # every entry is filled now
-    if need_tokens and "rougeLsum" not in variants:
+    if (
+        need_tokens and "rougeLsum" not in variants and len(hyp_tokens) <= SHORT_TEXT_TOKENS
+        and all(len(ref.tokens) <= SHORT_TEXT_TOKENS for ref in ready)
+    ):
         loops = _JIT.get()
         if loops is not None:
             return score_compiled(loops, hyp_tokens, ready, variants)
