@@ -246,7 +246,9 @@ def tokenize_rouge_many(texts: list[str], stem: bool) -> list[list[str]]:
     parts = _split_batch(tokens, len(texts))
     if not stem:
         return parts
-    stem_new(tokens)  # every new word of every text in one batch ("\x00" is 1 char: kept)
+    # Every new word of every text in one batch (the separators, 1 character long, are cached
+    # as themselves and never looked up for a text).
+    stem_new(tokens)
     return [stem_tokens(p) for p in parts]
 
 
