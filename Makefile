@@ -116,8 +116,12 @@ $(LOWEST_VENV)/.installed: pyproject.toml requirements/lowest.lock
 	$(call install_locked,$(LOWEST_VENV),requirements/lowest.lock,.[dev])
 	touch $@
 
+# Each venv keeps its own numba cache: the compiled loops are cached next to the sources
+# (__pycache__) by default, where another numba version's entries can fail to load ("LLVM
+# bitcode parsing error"; seen once when numba 0.60 ran after 0.68 in one checkout).
 test-lowest: $(LOWEST_VENV)/.installed
-	TEXTGYM_COMPAT=1 $(LOWEST_VENV)/bin/python -m pytest -q -n 2 -m "not slow" $(COMPAT_TESTS)
+	NUMBA_CACHE_DIR=$(LOWEST_VENV)/numba-cache TEXTGYM_COMPAT=1 \
+		$(LOWEST_VENV)/bin/python -m pytest -q -n 2 -m "not slow" $(COMPAT_TESTS)
 
 # Rebuilt on every call: "latest" means today's releases.
 test-latest:
@@ -126,7 +130,8 @@ test-latest:
 	$(LATEST_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)" uv
 	$(LATEST_VENV)/bin/uv pip install --quiet --python $(LATEST_VENV)/bin/python --refresh \
 		$(FIND_LINKS) -e ".[dev]"
-	TEXTGYM_COMPAT=1 $(LATEST_VENV)/bin/python -m pytest -q -n 2 -m "not slow" $(COMPAT_TESTS)
+	NUMBA_CACHE_DIR=$(LATEST_VENV)/numba-cache TEXTGYM_COMPAT=1 \
+		$(LATEST_VENV)/bin/python -m pytest -q -n 2 -m "not slow" $(COMPAT_TESTS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
