@@ -10,7 +10,9 @@ the import; ``use(True)`` / ``use(False)`` force the choice (the tests run both 
 
 from __future__ import annotations
 
+import itertools
 import sys
+from collections.abc import Iterable
 from types import ModuleType
 
 #: Longest text (in tokens) the compiled ROUGE and BLEU routes take. Their n-gram counting is
@@ -59,3 +61,16 @@ class AutoJit:
             self._loops = load_jit(None, self.module, self.feature)
             self._decided = True
         return self._loops
+
+
+def as_integers(texts: Iterable[list[str]]) -> tuple[list[int], list[int]]:
+    """The tokens of ``texts`` concatenated as small integers (equal tokens, equal integers),
+    and the texts' bounds (text ``k`` is ``ids[bounds[k]:bounds[k + 1]]``): the input of the
+    compiled ROUGE and BLEU loops."""
+    tokens: list[str] = []
+    bounds = [0]
+    for text in texts:
+        tokens += text
+        bounds.append(len(tokens))
+    index = dict(zip(dict.fromkeys(tokens), itertools.count()))
+    return list(map(index.__getitem__, tokens)), bounds

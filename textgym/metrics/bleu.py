@@ -7,7 +7,6 @@ reference length with ties resolved towards the shorter reference.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -15,7 +14,7 @@ from functools import lru_cache
 from types import ModuleType
 from typing import NamedTuple
 
-from ._jit import SHORT_TEXT_TOKENS, AutoJit
+from ._jit import SHORT_TEXT_TOKENS, AutoJit, as_integers
 from ._tokenize import tokenize_13a
 from ._validate import check_hypotheses, check_hypothesis, check_references
 
@@ -253,15 +252,9 @@ def first_sight_stats_compiled(
     """:func:`first_sight_stats` by one call of the compiled loops (the same integers)."""
     import numpy as np
 
-    texts = [*tokens]
-    bounds = [0, len(texts)]
-    for ref in ref_tokens:
-        texts += ref
-        bounds.append(len(texts))
-    index = dict(zip(dict.fromkeys(texts), itertools.count()))
+    ids, bounds = as_integers([tokens, *ref_tokens])
     correct = loops.bleu_matches(
-        np.fromiter(map(index.__getitem__, texts), dtype=np.int64, count=len(texts)),
-        np.array(bounds, dtype=np.int64), MAX_ORDER,
+        np.array(ids, dtype=np.int64), np.array(bounds, dtype=np.int64), MAX_ORDER
     ).tolist()
     hyp_len = len(tokens)
     total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]

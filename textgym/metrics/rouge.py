@@ -8,13 +8,12 @@ Hyyro, where one Python big-int step processes a whole DP row.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from types import ModuleType
 from typing import cast
 
-from ._jit import SHORT_TEXT_TOKENS, AutoJit
+from ._jit import SHORT_TEXT_TOKENS, AutoJit, as_integers
 from ._tokenize import stem_new, stem_tokens, tokenize_rouge, tokenize_rouge_many
 from ._validate import check_hypothesis, check_references
 from .bleu import clipped_matches
@@ -190,23 +189,22 @@ def score_compiled_many(
     """Per pair, the F-measure of each variant (ROUGE-N, ROUGE-L) by one compiled call."""
     import numpy as np
 
-    tokens: list[str] = []
-    bounds = [0]
+    texts: list[list[str]] = []
     pairs = [0]
     for hyp, pair in zip(hyp_tokens, refs, strict=True):
-        tokens += hyp
-        bounds.append(len(tokens))
-        for ref in pair:
-            tokens += ref.tokens
-            bounds.append(len(tokens))
-        pairs.append(len(bounds) - 1)
-    index = dict(zip(dict.fromkeys(tokens), itertools.count()))
+        texts += [hyp, *(ref.tokens for ref in pair)]
+        pairs.append(len(texts))
+    ids, bounds = as_integers(texts)
     scores = loops.best_scores_many(
-        np.fromiter(map(index.__getitem__, tokens), dtype=np.int64, count=len(tokens)),
-        np.array(bounds, dtype=np.int64), np.array(pairs, dtype=np.int64),
-        np.array([0 if v == "rougeL" else int(v[5:]) for v in variants], dtype=np.int64),
+        np.array(ids, dtype=np.int64), np.array(bounds, dtype=np.int64),
+        np.array(pairs, dtype=np.int64), np.array(_orders(variants), dtype=np.int64),
     )
     return scores.tolist()
+
+
+def _orders(variants: Sequence[str]) -> list[int]:
+    """Per variant, the compiled loops' order: n for rougeN, 0 for rougeL."""
+    return [0 if v == "rougeL" else int(v[5:]) for v in variants]
 
 
 def compiled_loops() -> ModuleType | None:
@@ -384,16 +382,10 @@ def score_compiled(
     """:func:`rouge_scores` of tokenised texts by one call of the compiled loops."""
     import numpy as np
 
-    # Tokens as small integers (equal tokens, equal integers) for this call only.
-    tokens = [*hyp_tokens]
-    bounds = [0, len(tokens)]
-    for ref in refs:
-        tokens += ref.tokens
-        bounds.append(len(tokens))
-    index = dict(zip(dict.fromkeys(tokens), itertools.count()))
-    # One array: the orders of the variants (0 for rougeL), the text bounds, the integers.
-    orders = [0 if v == "rougeL" else int(v[5:]) for v in variants]
-    data = np.array([*orders, *bounds, *map(index.__getitem__, tokens)], dtype=np.int64)
+    ids, bounds = as_integers([hyp_tokens, *(ref.tokens for ref in refs)])
+    # One array (a compiled call's fixed cost is per argument): orders, bounds, integers.
+    orders = _orders(variants)
+    data = np.array([*orders, *bounds, *ids], dtype=np.int64)
     scores = loops.best_scores(data, len(orders), len(bounds))
     return dict(zip(variants, scores.tolist(), strict=True))
 
