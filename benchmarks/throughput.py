@@ -19,17 +19,22 @@ machine they move by 20-30% between runs.
 
 ``--cold`` adds the native env's cold start: the first ``--cold-steps`` steps of a new env
 after its ``reset`` (the data generated, its cache of prompt rows and reference tables empty),
-a new env per repeat, with full and final infos, beside the warmed rows.
+a new env per repeat, with full and final infos, beside the warmed rows, and the same with
+``prefill=True`` (final infos): the env stores its samples when it is made, and the JSON row
+keeps the seconds that making and resetting it took (``setup_s``).
 
     python benchmarks/throughput.py                 # full table, writes results/throughput.json
     python benchmarks/throughput.py --quick         # smoke run (seconds), writes nothing
     python benchmarks/throughput.py --sizes 256 --only final final-text --interleave  # ids vs text
     python benchmarks/throughput.py --sizes 256 --only sync full final --interleave --cold
+    python benchmarks/throughput.py --env-id TextSumm-v0 --sizes 256 --only sync final \
+        --env-kwargs '{"data": {"corpus": "scitldr", "lowercase": true}, "tokenizer": DIR}'
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import platform
 import statistics
@@ -56,6 +61,7 @@ class Args:
     repeats: int = 3  # median over repeats
     warmup_seconds: float = 5.0  # stepping before timing, the same for every implementation
     reward_only: bool = False  # report_metrics=False everywhere: the reward, no other metrics
+    env_kwargs: str = ""  # JSON object of task keyword arguments (loaded data, a tokenizer)
     only: tuple[str, ...] = ()  # implementations to measure (IMPLEMENTATIONS keys); () = all
     interleave: bool = False  # time the repeats round-robin over all implementations
     cold: bool = False  # also the first cold_steps steps of new native envs
@@ -86,6 +92,11 @@ class Args:
                     "over all of them (both reward modes), so that load from other processes "
                     "on a shared machine falls on all alike; ratios are then comparable, "
                     "terminal to dense too"
+                },
+                "env_kwargs": {
+                    "help": "a JSON object of keyword arguments for every env (gym.make and "
+                    "make_vec), e.g. loaded data and a Hugging Face tokenizer: "
+                    """'{"data": {"corpus": "scitldr", "lowercase": true}, "tokenizer": DIR}'"""
                 },
                 "cold": {
                     "help": "also time the first --cold-steps steps of a new native env after "
@@ -119,6 +130,8 @@ IMPLEMENTATIONS = {
 }
 #: The ``--cold`` rows: the first steps of a new env (see the module docstring).
 COLD = {"full": "native, infos=full, cold", "final": "native, infos=final, cold"}
+#: The ``--cold`` rows of envs made with ``prefill=True``, by the ``--only`` name they go with.
+PREFILLED = {"final": "native, infos=final, prefill, cold"}
 
 
 def one_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n: int) -> float:
@@ -175,7 +188,10 @@ def main() -> None:
         + (", interleaved)" if args.interleave else ")")
         + ("; report_metrics=False everywhere" if args.reward_only else "")
     )
-    warm = gym.make(args.env_id)
+    task_kwargs: dict[str, Any] = json.loads(args.env_kwargs) if args.env_kwargs else {}
+    if not isinstance(task_kwargs, dict):
+        raise SystemExit(f"--env-kwargs: expected a JSON object, got {args.env_kwargs!r}")
+    warm = gym.make(args.env_id, **task_kwargs)
     for _ in warm.unwrapped.dataset:  # generate the train split once, outside the timings
         pass
     vocab = warm.action_space.n
@@ -186,6 +202,8 @@ def main() -> None:
     # With --interleave: (row index, step, actions, n, env) of each warmed implementation,
     # timed after all are built.
     pending: list[tuple[int, Callable[[np.ndarray], object], list[np.ndarray], int, Any]] = []
+    # Median seconds to make and reset each cold row's env (its prefill included).
+    setup_seconds: dict[tuple[str, str, int], float] = {}
 
     def measure(
         mode: str,
@@ -205,7 +223,7 @@ def main() -> None:
             env.close()
 
     for mode in args.reward_modes:
-        kwargs: dict = {"reward_mode": mode}
+        kwargs: dict = {**task_kwargs, "reward_mode": mode}
         if args.reward_only:
             kwargs["report_metrics"] = False
         if "single" in wanted:
@@ -239,13 +257,20 @@ def main() -> None:
                 if key not in wanted:
                     continue
                 if args.cold and key in COLD:
-                    rates = []
-                    for repeat in range(args.repeats):
-                        fresh = gym.make_vec(args.env_id, n, **kwargs, **extra)
-                        fresh.reset(seed=repeat)
-                        rates.append(one_rate(fresh.step, acts[: args.cold_steps], n))
-                        fresh.close()
-                    rows.append((mode, COLD[key], n, statistics.median(rates), rates))
+                    cold_rows = [(COLD[key], {})]
+                    if key in PREFILLED:
+                        cold_rows.append((PREFILLED[key], {"prefill": True}))
+                    for name, more in cold_rows:
+                        rates, setups = [], []
+                        for repeat in range(args.repeats):
+                            start = time.perf_counter()
+                            fresh = gym.make_vec(args.env_id, n, **kwargs, **extra, **more)
+                            fresh.reset(seed=repeat)
+                            setups.append(time.perf_counter() - start)
+                            rates.append(one_rate(fresh.step, acts[: args.cold_steps], n))
+                            fresh.close()
+                        rows.append((mode, name, n, statistics.median(rates), rates))
+                        setup_seconds[(mode, name, n)] = statistics.median(setups)
                 env = gym.make_vec(args.env_id, n, **kwargs, **extra)
                 env.reset(seed=0)
                 warm_up(env.step, acts, args.warmup_seconds, episode)
@@ -268,7 +293,8 @@ def main() -> None:
 
     def vs_text(mode: str, name: str, n: int, rate: float) -> float | None:
         ref = text_rate.get((mode, n))
-        warmed = name.startswith(IMPLEMENTATIONS["final"]) and name not in COLD.values()
+        cold = {*COLD.values(), *PREFILLED.values()}
+        warmed = name.startswith(IMPLEMENTATIONS["final"]) and name not in cold
         return rate / ref if ref and warmed else None
 
     print("\n| reward | implementation | N | token-steps/s | min-max | vs sync at same N | "
@@ -281,6 +307,8 @@ def main() -> None:
         text_ratio = f"{text:.1f}x" if text is not None else ""
         spread = f"{min(rates):,.0f}-{max(rates):,.0f}" if rates else ""
         print(f"| {mode} | {name} | {n} | {rate:,.0f} | {spread} | {ratio} | {text_ratio} |")
+    for (mode, name, n), seconds in setup_seconds.items():
+        print(f"{mode}, {name}, N={n}: make_vec + reset took {seconds:.3f} s (median)")
     if args.out:
         record = {
             "config": {k: v for k, v in dataclasses.asdict(args).items() if k != "out"},
@@ -310,6 +338,9 @@ def main() -> None:
                     "vs_text_metrics": None
                     if (text := vs_text(mode, name, n, rate)) is None
                     else round(text, 2),
+                    "setup_s": None
+                    if (setup := setup_seconds.get((mode, name, n))) is None
+                    else round(setup, 4),
                 }
                 for mode, name, n, rate, rates in rows
             ],

@@ -170,3 +170,51 @@ def test_check_tokenizer_matches_the_policy_vocabulary(minilm_dir: Path) -> None
     env = gym.make("TextTrans-v0")
     with pytest.raises(ValueError, match="tokenizer/policy mismatch"):
         check_tokenizer_matches(env.unwrapped.tokenizer, tok)
+
+
+@pytest.mark.parametrize("which", ["minilm", "bpe"])
+def test_encode_batch_equals_encoding_one_by_one(
+    which: str, minilm_dir: Path, bpe_dir: Path
+) -> None:
+    tok = HFTokenizer.from_pretrained(minilm_dir if which == "minilm" else bpe_dir)
+    texts = [text for pair in stdlib_docstrings(60) for text in pair]
+    texts += ["", " ", "naïve café straße", "x" * 3000]
+    assert tok.encode_batch(texts) == [tok.encode(text) for text in texts]
+    assert tok.encode_batch([]) == []
+
+
+def test_prompts_encoded_in_a_batch_equal_one_by_one(bpe_dir: Path) -> None:
+    """TokenMDPEnv.encode_prompts (the vector env's batched store) against encode_prompt,
+    truncated prompts (both sides) and repeated sources included."""
+    data = [{"source": body, "reference": summary} for body, summary in stdlib_docstrings(40)]
+    sources = [row["source"] for row in data]
+    sources += sources[:5]
+    for side in ("left", "right"):
+        kwargs = {"data": data, "tokenizer": str(bpe_dir), "max_prompt_len": 40}
+        batched = gym.make("TextSumm-v0", truncation_side=side, **kwargs).unwrapped
+        single = gym.make("TextSumm-v0", truncation_side=side, **kwargs).unwrapped
+        got = batched.encode_prompts(sources)
+        assert got == [single.encode_prompt(source) for source in sources]
+        assert any(truncated for _, truncated in got) and not all(t for _, t in got)
+        assert batched.encode_prompts(sources[::-1]) == got[::-1]  # from the cache now
+
+
+@pytest.mark.parametrize("which", ["minilm", "bpe", "cleanup"])
+def test_decode_batch_equals_decoding_one_by_one(
+    which: str, minilm_dir: Path, bpe_dir: Path
+) -> None:
+    if which == "cleanup":  # clean-up of tokenization spaces: transformers' own decode path
+        hf = transformers.AutoTokenizer.from_pretrained(
+            str(minilm_dir), clean_up_tokenization_spaces=True
+        )
+        tok = HFTokenizer(hf)
+        assert not tok._backend_decodes
+    else:
+        tok = HFTokenizer.from_pretrained(minilm_dir if which == "minilm" else bpe_dir)
+        assert tok._backend_decodes
+    texts = [text for pair in stdlib_docstrings(60) for text in pair]
+    rows = [tok.encode(text) for text in texts]
+    rows += [[], [tok.eos_id, tok.pad_id], [tok.pad_id, *rows[0][:5], tok.eos_id]]
+    assert tok.decode_batch(rows) == [tok.decode(ids) for ids in rows]
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        tok.decode_batch([rows[0], [tok.vocab_size]])

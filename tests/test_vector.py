@@ -64,6 +64,30 @@ def test_native_vector_env_equals_sync(
     assert ends > 20 and total > 5  # the run covered many episode ends with real rewards
 
 
+@pytest.mark.parametrize("env_id", textgym.BENCHMARK)
+def test_prefilled_native_env_equals_sync(env_id: str) -> None:
+    """``prefill=True`` stores every sample when the env is made: the episodes, rewards and
+    infos stay Sync's, each env's generator ends where a single env's does, and no reset
+    stores a sample again."""
+    sync = gym.make_vec(env_id, N, vectorization_mode="sync")
+    native = gym.make_vec(env_id, N, prefill=True)
+    size = len(native.unwrapped.task.dataset)
+    assert native.unwrapped._slots_used == size
+    assert data_equivalence(sync.reset(seed=11), native.reset(seed=11), exact=True)
+    rng = np.random.default_rng(2)
+    ends = 0
+    for step in range(120):
+        actions = mixed_actions(sync, rng)
+        expected = sync.step(actions)
+        assert data_equivalence(expected, native.step(actions), exact=True), f"step {step}"
+        ends += int(expected[2].sum())
+    assert ends > 15
+    assert native.unwrapped._slots_used == size
+    assert [g.bit_generator.state for g in native.unwrapped.np_randoms] == [
+        env.unwrapped.np_random.bit_generator.state for env in sync.envs
+    ]
+
+
 def test_final_infos_mode_reports_only_episode_ends() -> None:
     full = gym.make_vec("TextSumm-v0", N)
     lean = gym.make_vec("TextSumm-v0", N, infos="final")

@@ -56,6 +56,7 @@ def run_parity(
     paths: frozenset[bool] | set[bool] = frozenset({True, False}),
     jit: bool | None = None,
     env_id: str = "TextSumm-v0",
+    prefill: bool = False,
 ) -> None:
     sync = gym.make_vec(
         env_id,
@@ -71,9 +72,12 @@ def run_parity(
         infos=infos,
         id_metrics=True,
         jit=jit,
+        prefill=prefill,
         **kwargs,
     )
     assert native._kernel is not None
+    stored = native._slots_used
+    assert stored == (min(len(native.task.dataset), len(native._slot_prompt)) if prefill else 0)
     assert native._kernel.jit is (jit is not False)  # numba is installed with the dev extra
     expected_reset = sync.reset(seed=seed)
     got_reset = native.reset(seed=seed)
@@ -120,6 +124,8 @@ def run_parity(
                         assert (values[ends] == want["metrics"][name][ends]).all()
         ended = expected[2] | expected[3]
     assert fast_and_slow == paths  # which scoring paths (kernel, text) were exercised
+    if prefill and stored == len(native.task.dataset):
+        assert native._slots_used == stored  # every reset found its sample stored
 
 
 @pytest.mark.parametrize("jit", [False, True], ids=["numpy", "numba"])
@@ -154,6 +160,25 @@ def test_kernel_parity_with_final_infos_and_slot_reuse(monkeypatch, jit: bool) -
     run_parity(kwargs, AutoresetMode.SAME_STEP, infos="final", steps=200, seed=2, jit=jit)
     native = gym.make_vec("TextSumm-v0", N, id_metrics=True, **kwargs)
     assert len(native._slot_prompt) == N + 2 < len(native.task.dataset)
+
+
+@pytest.mark.parametrize(
+    "autoreset", [AutoresetMode.NEXT_STEP, AutoresetMode.SAME_STEP, AutoresetMode.DISABLED]
+)
+def test_kernel_parity_with_prefill(autoreset: AutoresetMode) -> None:
+    """Samples stored ahead (``prefill=True``): the same episodes, rewards and infos, and no
+    sample stored again later."""
+    kwargs = {"data": records(40), "reward_mode": "terminal", "max_new_tokens": 14}
+    run_parity(kwargs, autoreset, prefill=True)
+
+
+def test_prefill_with_fewer_slots_than_samples(monkeypatch) -> None:
+    # The cache holds N + 2 of 25 samples: prefill fills it, later resets reuse its slots.
+    monkeypatch.setattr(vector_env, "_SLOTS_MAX", N + 2)
+    kwargs = {"data": records(25, seed=2), "reward_mode": "dense"}
+    run_parity(kwargs, AutoresetMode.SAME_STEP, infos="final", steps=200, seed=2, prefill=True)
+    native = gym.make_vec("TextSumm-v0", N, prefill=True, **kwargs)
+    assert native._slots_used == N + 2 and native.prefill() == N + 2  # full: stores nothing
 
 
 @pytest.mark.parametrize("jit", [False, True], ids=["numpy", "numba"])

@@ -15,7 +15,7 @@ from textgym.core.render import render_ansi
 from textgym.data.sample import Sample
 from textgym.rewards.base import Scorer, ScoreTracker
 from textgym.rewards.scorers import MetricScorer, score_metrics
-from textgym.tokenizers.base import Tokenizer
+from textgym.tokenizers.base import Tokenizer, encode_batch
 from textgym.tokenizers.embedded import WordTokenizer
 
 RewardMode = Literal["terminal", "dense"]
@@ -434,8 +434,44 @@ class TokenMDPEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 "every id its encode returns"
             )
 
+    def encode_prompts(self, sources: Sequence[str]) -> list[tuple[list[int], bool]]:
+        """:meth:`encode_prompt` of each of ``sources``, the new ones encoded in one batch.
+
+        Equal to ``[encode_prompt(s) for s in sources]`` (the same cache is read and filled);
+        the tokenizer's ``encode_batch``, where it has one, encodes the prompts not cached yet
+        in one call (a Hugging Face fast tokenizer then encodes them together in Rust).
+
+        Raises:
+            ValueError: As :meth:`encode_prompt`.
+        """
+        overridden = (
+            type(self).encode_prompt is not TokenMDPEnv.encode_prompt
+            or type(self)._encode_prompt is not TokenMDPEnv._encode_prompt
+        )
+        if overridden:
+            return [self.encode_prompt(source) for source in sources]
+        cache = self._prompt_cache
+        found = {source: cache[source] for source in sources if source in cache}
+        missing = [source for source in dict.fromkeys(sources) if source not in found]
+        if missing:
+            template = self.prompt_template
+            encoded = encode_batch(self.tokenizer, [template.format(source=s) for s in missing])
+            for source, prompt in zip(missing, encoded, strict=True):
+                value = self._fit_prompt(source, prompt)
+                if self._check_prompt_ids:
+                    self._check_ids(value[0], source)
+                if len(cache) >= _PROMPT_CACHE_SIZE:
+                    cache.clear()
+                cache[source] = found[source] = value
+        return [found[source] for source in sources]
+
     def _encode_prompt(self, source: str) -> tuple[list[int], bool]:
         prompt = self.tokenizer.encode(self.prompt_template.format(source=source))
+        return self._fit_prompt(source, prompt)
+
+    def _fit_prompt(self, source: str, prompt: list[int]) -> tuple[list[int], bool]:
+        """The prompt ``prompt`` (the template filled with ``source``, encoded), cut to
+        ``max_prompt_len`` if it is longer, and whether it had to be."""
         if len(prompt) <= self.max_prompt_len:
             return prompt, False
         # Cut the source, not the template: the instruction ("summarize:", "reply:") must

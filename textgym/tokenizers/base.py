@@ -30,3 +30,23 @@ class Tokenizer(Protocol):
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids``; special tokens (PAD, EOS) produce no text."""
         ...
+
+
+def encode_batch(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
+    """``tokenizer.encode`` of each of ``texts``: its ``encode_batch`` when it has one (the
+    embedded and Hugging Face tokenizers do; it must equal encoding one by one), else a loop.
+    """
+    batch = getattr(tokenizer, "encode_batch", None)
+    if batch is None:
+        return [list(tokenizer.encode(text)) for text in texts]
+    return [list(ids) for ids in batch(texts)]
+
+
+def decode_batch(tokenizer: Tokenizer, rows: Sequence[Sequence[int]]) -> list[str]:
+    """``tokenizer.decode`` of each of ``rows``: its ``decode_batch`` when it has one (it must
+    equal decoding one by one), else a loop."""
+    batch = getattr(tokenizer, "decode_batch", None)
+    if batch is None:
+        return [tokenizer.decode(ids) for ids in rows]
+    return list(batch(rows))
+

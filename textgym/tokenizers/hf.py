@@ -20,6 +20,7 @@ SEP, UNK, MASK...), so emitting one adds no text.
 from __future__ import annotations
 
 import copy
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,16 @@ class HFTokenizer:
         self._size = len(tokenizer)
         # Skipping them by id as well covers an eos/pad given as an ordinary vocabulary token.
         self._silent = {self._eos_id, self._pad_id}
+        # Whether decode is exactly the backend's decode (see decode_batch).
+        transformers = sys.modules.get("transformers")  # not loaded: not one of its classes
+        fast = getattr(transformers, "PreTrainedTokenizerFast", None)
+        self._backend_decodes = (
+            fast is not None
+            and isinstance(tokenizer, fast)
+            and type(tokenizer).decode is fast.decode
+            and type(tokenizer)._decode is fast._decode
+            and not tokenizer.clean_up_tokenization_spaces
+        )
 
     @classmethod
     def from_pretrained(
@@ -168,20 +179,51 @@ class HFTokenizer:
         """Token ids of ``text``, without special tokens (no BOS/CLS/SEP/EOS)."""
         return list(self._tok.encode(text, add_special_tokens=False, verbose=False))
 
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        """:meth:`encode` of each of ``texts`` in one call of the tokenizer (a fast tokenizer
+        encodes the batch in Rust), equal to encoding them one by one."""
+        if not texts:
+            return []
+        encoded = self._tok(list(texts), add_special_tokens=False, verbose=False)
+        return [list(ids) for ids in encoded["input_ids"]]
+
     def decode(self, ids: Sequence[int]) -> str:
         """Text of ``ids``; special tokens produce no text.
 
         Raises:
             ValueError: For an id outside ``[0, vocab_size)``.
         """
+        kept = self._kept(ids)
+        return self._tok.decode(kept, skip_special_tokens=True) if kept else ""
+
+    def decode_batch(self, rows: Sequence[Sequence[int]]) -> list[str]:
+        """:meth:`decode` of each of ``rows``, equal to decoding them one by one.
+
+        A fast tokenizer whose decoding is the library's own (no subclass override, no
+        clean-up of tokenization spaces) decodes the batch in one call of its Rust backend,
+        without the per-call conversions of ``decode`` (a vector env decodes every ended
+        episode's text: that was a quarter of a step on loaded data).
+
+        Raises:
+            ValueError: For an id outside ``[0, vocab_size)``.
+        """
+        kept = [self._kept(ids) for ids in rows]
+        if not self._backend_decodes:
+            return [self._tok.decode(k, skip_special_tokens=True) if k else "" for k in kept]
+        texts = self._tok.backend_tokenizer.decode_batch(kept, skip_special_tokens=True)
+        return [text if k else "" for text, k in zip(texts, kept, strict=True)]
+
+    def _kept(self, ids: Sequence[int]) -> list[int]:
+        """``ids`` as ints without EOS and PAD, each checked to be in the vocabulary."""
         kept = []
+        size, silent = self._size, self._silent
         for i in ids:
             i = int(i)
-            if not 0 <= i < self._size:
-                raise ValueError(f"ids: {i} is outside the vocabulary [0, {self._size})")
-            if i not in self._silent:
+            if not 0 <= i < size:
+                raise ValueError(f"ids: {i} is outside the vocabulary [0, {size})")
+            if i not in silent:
                 kept.append(i)
-        return self._tok.decode(kept, skip_special_tokens=True) if kept else ""
+        return kept
 
     def __repr__(self) -> str:
         return (

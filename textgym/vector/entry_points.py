@@ -1,7 +1,7 @@
 """``vector_entry_point`` factories: ``make_vec(ID, num_envs=N, **kwargs)`` lands here.
 
-``autoreset_mode``, ``infos``, ``id_metrics`` and ``jit`` configure the vector env; every other
-keyword argument goes to the task, exactly as ``gymnasium.make`` would pass it.
+``autoreset_mode``, ``infos``, ``id_metrics``, ``jit`` and ``prefill`` configure the vector
+env; every other keyword argument goes to the task, exactly as ``gymnasium.make`` would pass it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ def _build(task_cls: type, num_envs: int, kwargs: dict[str, Any]) -> TextVectorE
     infos = kwargs.pop("infos", "full")
     id_metrics = kwargs.pop("id_metrics", None)
     jit = kwargs.pop("jit", None)
+    prefill = kwargs.pop("prefill", False)
     max_episode_steps = kwargs.pop("max_episode_steps", None)
     kwargs.pop("render_mode", None)  # a batch of text episodes has no frame to render
     return TextVectorEnv(
@@ -27,6 +28,7 @@ def _build(task_cls: type, num_envs: int, kwargs: dict[str, Any]) -> TextVectorE
         infos=infos,
         id_metrics=id_metrics,
         jit=jit,
+        prefill=prefill,
         max_episode_steps=max_episode_steps,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,12 +16,14 @@ from textgym.core.spaces import ID_DTYPE
 from textgym.data.sample import Sample
 from textgym.metrics.ngram_ids import jit_available
 from textgym.rewards.base import ScoreTracker
+from textgym.tokenizers.base import decode_batch
 from textgym.tokenizers.embedded import WordTokenizer
 from textgym.vector.id_metrics import IdMetrics, clip_unit, plan_id_metrics
 
 _SLOTS_MAX = 50_000  # samples whose prompt row (and reference data) are kept
 _SLOTS_BYTES = 64 * 2**20  # ... within this many bytes of prompt rows
 _DRAWS = 32  # sample draws buffered per env (see TextVectorEnv._draw)
+_PREFILL_BATCH = 1024  # samples stored per batch by TextVectorEnv.prefill
 _STEP_INFO_KEYS = ("sample_id", "source", "references", "generated", "prompt_truncated")
 _EPISODE_KEYS = ("sample_id", "source", "references")  # the same at every step of an episode
 
@@ -68,6 +71,9 @@ class TextVectorEnv(VectorEnv):
             force them on (where allowed) or off.
         jit: Run the token-id kernels' loops compiled (numba, the ``fast`` extra; same
             results bit for bit). ``None`` (default): when numba is installed.
+        prefill: Store every sample the cache has room for (see :meth:`prefill`) now, so
+            that the first steps run as fast as later ones; otherwise (default) each sample
+            is stored at its first reset.
         max_episode_steps: Accepted for ``make_vec``; must be ``None``: the length limit is
             ``max_new_tokens``, part of the MDP.
     """
@@ -81,6 +87,7 @@ class TextVectorEnv(VectorEnv):
         infos: str = "full",
         id_metrics: bool | None = None,
         jit: bool | None = None,
+        prefill: bool = False,
         max_episode_steps: int | None = None,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, int) or num_envs < 1:
@@ -186,6 +193,8 @@ class TextVectorEnv(VectorEnv):
             key for key in _STEP_INFO_KEYS if key != "references" or self._info_references
         )
         self._needs_reset = True
+        if prefill:
+            self.prefill()
 
     def _make_kernel(
         self, slots: int, id_metrics: bool | None, jit: bool | None
@@ -237,6 +246,23 @@ class TextVectorEnv(VectorEnv):
             )
         self._rngs = generators
         self._draw_pos[:] = _DRAWS
+
+    def prefill(self) -> int:
+        """Store the samples of the dataset ahead of their first reset, as many as the cache
+        holds (every one of a dataset of up to 50,000 samples); the number stored.
+
+        Each sample is otherwise stored (its prompt encoded, its references' kernel tables
+        built) in the step that first resets onto it, which makes a new env's first steps
+        several times slower than later ones. Stored here, in batches, they cost less per
+        sample, and the env then steps at its warm rate from the first step. Nothing an
+        episode returns changes (a stored sample is a cache entry), nor any generator: the
+        draws stay those of ``SyncVectorEnv``. A generated dataset generates its samples here.
+        """
+        room = len(self._slot_prompt) - self._slots_used
+        pending = np.flatnonzero(self._slot_of < 0)[:room]
+        for start in range(0, len(pending), _PREFILL_BATCH):
+            self._slots(pending[start : start + _PREFILL_BATCH])
+        return self._slots_used
 
     def reset(
         self,
@@ -529,8 +555,7 @@ class TextVectorEnv(VectorEnv):
             dataset = self.task.dataset
             samples = [dataset[index] for index in new]
             first = self._slots_used
-            for index, sample in zip(new, samples, strict=True):
-                self._store(index, sample)
+            self._store_many(new, samples)
             if self._kernel is not None:
                 # The references of every new sample in one call (see IdMetrics.store_many).
                 fast = self._kernel.store_many(
@@ -540,27 +565,45 @@ class TextVectorEnv(VectorEnv):
             slots = slot_of[indices]
         return slots
 
-    def _store(self, index: int, sample: Sample) -> int:
-        """Compute what a reset onto dataset ``index`` needs into a free slot; its number.
+    def _store_many(self, indices: list[int], samples: list[Sample]) -> None:
+        """Compute what a reset onto each of dataset ``indices`` needs into the next free
+        slots (as many as there are indices, all free), their prompts encoded in one batch.
 
         The references' kernel data are stored by the caller, for all new samples at once.
         """
-        slot = self._slots_used
-        prompt, truncated = self.task.encode_prompt(sample.source)
-        self._slot_prompt[slot] = self._pad
-        self._slot_prompt[slot, : len(prompt)] = prompt
-        self._slot_prompt_len[slot] = len(prompt)
-        self._slot_truncated[slot] = truncated
-        self._slot_sample[slot] = sample
-        self._slot_info["sample_id"][slot] = sample.id
-        self._slot_info["source"][slot] = sample.source
+        first = self._slots_used
+        stop = first + len(indices)
+        prompts = self.task.encode_prompts([sample.source for sample in samples])
+        lengths = np.array([len(prompt) for prompt, _ in prompts], dtype=np.intp)
+        # Every prompt row in three array writes: the ids land at (slot, position) pairs.
+        self._slot_prompt[first:stop] = self._pad
+        flat = np.fromiter(
+            itertools.chain.from_iterable(prompt for prompt, _ in prompts),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        rows = np.repeat(np.arange(first, stop), lengths)
+        ends = np.cumsum(lengths)
+        positions = np.arange(len(flat)) - np.repeat(ends - lengths, lengths)
+        self._slot_prompt[rows, positions] = flat
+        self._slot_prompt_len[first:stop] = lengths
+        self._slot_truncated[first:stop] = [truncated for _, truncated in prompts]
+        self._slot_sample[first:stop] = np.fromiter(samples, dtype=object, count=len(samples))
+        self._slot_info["sample_id"][first:stop] = np.fromiter(
+            (sample.id for sample in samples), dtype=object, count=len(samples)
+        )
+        self._slot_info["source"][first:stop] = np.fromiter(
+            (sample.source for sample in samples), dtype=object, count=len(samples)
+        )
         # One list per cached sample, handed to every info of its episodes (as the single
         # env's info it is a list; a caller that mutates it changes later infos too).
-        self._slot_info["references"][slot] = list(sample.references)
-        self._slot_of[index] = slot
-        self._slot_index[slot] = index
-        self._slots_used += 1
-        return slot
+        self._slot_info["references"][first:stop] = np.fromiter(
+            (list(sample.references) for sample in samples), dtype=object, count=len(samples)
+        )
+        index_array = np.asarray(indices, dtype=np.intp)
+        self._slot_of[index_array] = np.arange(first, stop)
+        self._slot_index[first:stop] = index_array
+        self._slots_used = stop
 
     def _refresh_texts(self, rows: np.ndarray) -> None:
         """:meth:`_refresh_text` of several envs, with one array conversion for all."""
@@ -570,12 +613,12 @@ class TextVectorEnv(VectorEnv):
                 # Rows are padded with PAD, which decodes to nothing.
                 texts = self._decode_rows(self._generated[stale])
             else:
-                decode = self.task.tokenizer.decode
                 lengths = self._num_generated[stale].tolist()
-                texts = [
-                    decode(ids[:length])
-                    for ids, length in zip(self._generated[stale].tolist(), lengths, strict=True)
-                ]
+                rows = self._generated[stale].tolist()
+                texts = decode_batch(
+                    self.task.tokenizer,
+                    [ids[:length] for ids, length in zip(rows, lengths, strict=True)],
+                )
             texts_list = self._texts
             for i, text in zip(stale.tolist(), texts, strict=True):
                 texts_list[i] = text
