@@ -526,6 +526,8 @@ def bench_real(args: Args, root: Path) -> None:
         ("chrF batch (sentence_chrf_batch)", "sacrebleu", 5,
          lambda: [sacrebleu.sentence_chrf(h, r) for h, r in pairs],
          lambda: metrics.sentence_chrf_batch(hyps, refs), clear_caches),
+        ("ROUGE-1/2/L batch (rouge_scores_batch)", "rouge-score", 20, rouge_theirs,
+         lambda: metrics.rouge_scores_batch(hyps, refs, ROUGE_VARIANTS), clear_caches),
         ("ROUGE-1/2/L batch (3 x rouge_batch)", "rouge-score", 20, rouge_theirs,
          rouge_batch3, clear_caches),
     ]

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -133,6 +134,10 @@ class Args:
     device: str = "cpu"
     padding: str = "longest"  # supervised batches cut to their longest prompt and target
     out: str = "benchmarks/results/real_tasks"  # cells/*.json, summary.json, table.md
+    # A folder of warm starts (weights after the supervised stage, one file per family, init,
+    # seed and supervised settings): reused when present, written when not. RL settings can
+    # then be compared from the same warm start without training it again.
+    warm_cache: str = ""
     summarise_only: bool = False
     quick: bool = False
 
@@ -222,6 +227,45 @@ def score_test(
     return result
 
 
+def warm_cache_file(
+    args: Args,
+    family: str,
+    init: str,
+    seed: int,
+    encoder: str,
+    train_split: str,
+    config: SupervisedConfig,
+) -> Path | None:
+    """Where ``--warm-cache`` keeps this cell's warm start (``None`` without the flag): one
+    file per family, init, seed and everything the supervised stage depends on (hashed)."""
+    if not args.warm_cache:
+        return None
+    task = TASKS[family]
+    key = json.dumps(
+        {
+            "task": dataclasses.asdict(task), "init": init, "seed": seed,
+            "encoder": str(Path(encoder).resolve()), "train_split": train_split,
+            "config": dataclasses.asdict(config), "device": args.device,
+        },
+        sort_keys=True, default=str,
+    )  # fmt: skip
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    return Path(args.warm_cache).expanduser() / f"{family}_{init}_seed{seed}_{digest}.pt"
+
+
+def save_atomic(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dict[str, Any]:
     """Warm start, test; then each RL algorithm from the same warm start, test again."""
     task = TASKS[family]
@@ -254,16 +298,30 @@ def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dic
     started = time.perf_counter()
     lr = args.sft_lr if init == "pretrained" else args.sft_lr_random
     sft_steps = task.sft_steps if task.sft_steps is not None and not args.quick else args.sft_steps
-    sft = supervised_warm_start(
-        policy, train_envs,
-        SupervisedConfig(steps=sft_steps, batch_size=args.sft_batch, learning_rate=lr,
-                         seed=seed, log_every=max(1, sft_steps // 4), padding=args.padding),
+    sft_config = SupervisedConfig(
+        steps=sft_steps, batch_size=args.sft_batch, learning_rate=lr, seed=seed,
+        log_every=max(1, sft_steps // 4), padding=args.padding,
     )  # fmt: skip
+    cached = warm_cache_file(args, family, init, seed, encoder, train_split, sft_config)
+    if cached is not None and cached.exists():
+        saved = torch.load(cached, map_location=args.device, weights_only=True)
+        policy.load_state_dict(saved["state_dict"])
+        sft, sft_seconds = saved["sft_log"], float(saved["sft_seconds"])
+        print(f"[{family} {init} seed={seed}] warm start loaded from {cached}", flush=True)
+    else:
+        sft = supervised_warm_start(policy, train_envs, sft_config)
+        sft_seconds = time.perf_counter() - started
+        if cached is not None:
+            save_atomic(
+                {"state_dict": policy.state_dict(), "sft_log": sft, "sft_seconds": sft_seconds},
+                cached,
+            )
     cell: dict[str, Any] = {
         "family": family, "init": init, "seed": seed, "env_id": task.env_id,
         "corpus": task.corpus, "train_split": train_split, "params": policy.memory_report(),
-        "sft_seconds": time.perf_counter() - started, "sft_lr": lr, "sft_steps": sft_steps,
+        "sft_seconds": sft_seconds, "sft_lr": lr, "sft_steps": sft_steps,
         "sft_log": sft, "rl_freeze_encoder": task.rl_freeze_encoder,
+        "warm_start_file": None if cached is None else cached.name,
     }  # fmt: skip
     cell["warm"] = score_test(policy, test_envs, task, args, keep / "warm.jsonl")
     print(f"[{family} {init} seed={seed}] warm start: {_line(cell['warm'], task)} "

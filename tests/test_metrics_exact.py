@@ -552,6 +552,93 @@ def test_rouge_batch_routes_agree(variant: str) -> None:
         [oracle_rouge(h, r, variant) for h, r in zip(hyps, refs, strict=True)], abs=TOL)
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(WORDS), max_size=50),
+            st.integers(0, 3),  # which of a few shared reference sets (repeats in one batch)
+        ),
+        max_size=8,
+    ),
+    st.lists(
+        st.lists(st.lists(st.sampled_from(WORDS), max_size=50), min_size=1, max_size=3),
+        min_size=4, max_size=4,
+    ),
+)
+def test_bleu_batch_routes_agree(
+    pairs: list[tuple[list[str], int]], sets: list[list[list[str]]]
+) -> None:
+    """sentence_bleu_batch (first sightings tokenised together, their matches in one compiled
+    call; a set met again in the same batch by its tables) equals sentence_bleu per pair, on
+    both routes, and sacrebleu."""
+    pytest.importorskip("numba")
+    from textgym.metrics import bleu as bleu_module
+
+    hyps = [" ".join(words) for words, _ in pairs]
+    refs = [[" ".join(r) for r in sets[k]] for _, k in pairs]
+    results = []
+    try:
+        for compiled in (False, True):
+            bleu_module.use_jit(compiled)
+            metrics.clear_caches()
+            batch = metrics.sentence_bleu_batch(hyps, refs).tolist()
+            metrics.clear_caches()
+            assert batch == [metrics.sentence_bleu(h, r) for h, r in zip(hyps, refs, strict=True)]
+            results.append(batch)
+    finally:
+        bleu_module.use_jit(None)
+    assert results[0] == results[1]
+    expected = [sacrebleu.sentence_bleu(h, r).score for h, r in zip(hyps, refs, strict=True)]
+    assert results[0] == pytest.approx(expected, abs=TOL)
+
+
+def test_bleu_batch_on_real_and_long_text() -> None:
+    long_hyp = " ".join(NEWS[0][0] for _ in range(3))  # past the compiled route's 40 tokens
+    hyps = [h for h, _ in REAL] + [long_hyp, REAL[0][0]]
+    refs = [r for _, r in REAL] + [REAL[0][1], REAL[0][1]]  # a set met twice in the batch
+    metrics.clear_caches()
+    got = metrics.sentence_bleu_batch(hyps, refs).tolist()
+    assert got == pytest.approx(
+        [sacrebleu.sentence_bleu(h, r).score for h, r in zip(hyps, refs, strict=True)], abs=TOL
+    )
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_rouge_scores_batch_equals_rouge_scores(compiled: bool) -> None:
+    """Several variants per call (rougeLsum and long texts on the Python route included)
+    equal rouge_scores of each pair to the last bit, and rouge-score."""
+    if compiled:
+        pytest.importorskip("numba")
+    from textgym.metrics import _porter
+
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    long_hyp = " ".join(NEWS[0][0] for _ in range(3))
+    hyps = [h for h, _ in REAL] + ["", "the cat", long_hyp, "A line.\nAnother line."]
+    refs = [r for _, r in REAL] + [["a cat"], ["the cat sat", "the cat"], REAL[0][1],
+                                   ["Another line.\nA line here."]]  # fmt: skip
+    variants = ("rouge1", "rouge3", "rougeL", "rougeLsum")
+    try:
+        rouge_module.use_jit(compiled)
+        _porter.use_jit(compiled)
+        metrics.clear_caches()
+        together = metrics.rouge_scores_batch(hyps, refs, variants)
+        metrics.clear_caches()
+        single = [metrics.rouge_scores(h, r, variants) for h, r in zip(hyps, refs, strict=True)]
+        only_l = metrics.rouge_scores_batch(hyps, refs, "rougeL")
+    finally:
+        rouge_module.use_jit(None)
+        _porter.use_jit(None)
+    assert list(together) == list(variants)
+    for v in variants:
+        assert together[v].tolist() == [row[v] for row in single], v
+        assert together[v].tolist() == pytest.approx(
+            [oracle_rouge(h, r, v) for h, r in zip(hyps, refs, strict=True)], abs=TOL)
+    assert only_l["rougeL"].tolist() == together["rougeL"].tolist()
+    with pytest.raises(ValueError, match="unknown ROUGE variant"):
+        metrics.rouge_scores_batch(hyps, refs, ("rouge1", "rougeX"))
+
+
 def test_rouge_very_long_input() -> None:
     hyp = " ".join(NEWS[0][0] for _ in range(20))
     refs = [" ".join(NEWS[0][1][0] for _ in range(15))]

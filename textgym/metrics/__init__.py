@@ -22,7 +22,8 @@ re-processing what changed since the previous call::
 
 Batches: ``sentence_bleu_batch``, ``sentence_chrf_batch``, ``sentence_ter_batch``,
 ``rouge_batch``, ``token_f1_batch`` or ``score_batch(name, hyps, refs_list)`` return numpy
-arrays equal to calling the single functions.
+arrays equal to calling the single functions; ``rouge_scores_batch`` returns several ROUGE
+variants at once (``rouge_scores`` per pair).
 
 Token ids: :mod:`textgym.metrics.rouge_ids` (ROUGE-N/ROUGE-L), :mod:`textgym.metrics.bleu_ids`
 (sentence BLEU), :mod:`textgym.metrics.chrf_ids` (chrF), :mod:`textgym.metrics.f1_ids` (token F1)
@@ -42,6 +43,7 @@ results, long-text chrF) are imported on first use only.
 
 from .batch import (
     rouge_batch,
+    rouge_scores_batch,
     score_batch,
     sentence_bleu_batch,
     sentence_chrf_batch,
@@ -128,6 +130,7 @@ __all__ = [
     "rouge_prf",
     "rouge",
     "rouge_batch",
+    "rouge_scores_batch",
     "score_batch",
     "sentence_bleu_batch",
     "sentence_chrf_batch",

@@ -73,24 +73,42 @@ def _clipped(ids, h0, h1, r0, r1, n):  # noqa: ANN001, ANN202
 
 
 @njit(cache=True, nogil=True)
-def bleu_matches(ids, bounds, max_order):  # noqa: ANN001, ANN201
-    """BLEU's clipped matches per order 1..``max_order`` of text 0 (the hypothesis) against
-    texts 1.. (the references), ``ids[bounds[k]:bounds[k + 1]]`` being text ``k``: each
-    hypothesis n-gram counts at most its largest count in any one reference."""
-    correct = np.zeros(max_order, dtype=np.int64)
-    h0, h1 = bounds[0], bounds[1]
-    for n in range(1, max_order + 1):
+def _bleu_matches(ids, bounds, first, last, correct):  # noqa: ANN001, ANN202
+    """``correct[n - 1]``: BLEU's clipped n-gram matches of text ``first`` (the hypothesis)
+    against texts ``first + 1 .. last - 1`` (its references), for n = 1..len(correct)."""
+    h0, h1 = bounds[first], bounds[first + 1]
+    for n in range(1, correct.shape[0] + 1):
         if n > 1 and correct[n - 2] == 0:
             break  # no (n-1)-gram is shared, so no n-gram is (its prefix would be)
         total = 0
         for i in range(h0, h1 - n + 1):
             rank = _rank(ids, h0, i, n)
-            for k in range(1, bounds.shape[0] - 1):
+            for k in range(first + 1, last):
                 if _has(ids, i, n, bounds[k], bounds[k + 1], rank):
                     total += 1
                     break
         correct[n - 1] = total
+
+
+@njit(cache=True, nogil=True)
+def bleu_matches(ids, bounds, max_order):  # noqa: ANN001, ANN201
+    """BLEU's clipped matches per order 1..``max_order`` of text 0 (the hypothesis) against
+    texts 1.. (the references), ``ids[bounds[k]:bounds[k + 1]]`` being text ``k``: each
+    hypothesis n-gram counts at most its largest count in any one reference."""
+    correct = np.zeros(max_order, dtype=np.int64)
+    _bleu_matches(ids, bounds, 0, bounds.shape[0] - 1, correct)
     return correct
+
+
+@njit(cache=True, nogil=True)
+def bleu_matches_many(ids, bounds, pairs, max_order):  # noqa: ANN001, ANN201
+    """:func:`bleu_matches` of many hypotheses: pair ``p``'s texts are ``pairs[p]`` (its
+    hypothesis) to ``pairs[p + 1] - 1`` (its references). Returns int64 ``(pairs, max_order)``."""
+    num_pairs = pairs.shape[0] - 1
+    out = np.zeros((num_pairs, max_order), dtype=np.int64)
+    for p in range(num_pairs):
+        _bleu_matches(ids, bounds, pairs[p], pairs[p + 1], out[p])
+    return out
 
 
 @njit(cache=True, nogil=True)

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 from ._jit import SHORT_TEXT_TOKENS
 from ._tokenize import tokenize_13a_many, tokenize_rouge_many
 from ._validate import check_hypotheses, check_references_list
-from .bleu import bleu_from_stats, sentence_stats
+from .bleu import SENTENCE_REFERENCES, bleu_from_stats
 from .chrf import sentence_chrf
 from .f1 import token_f1
 from .rouge import (
     check_variant,
     compiled_loops,
-    rouge,
     rouge_ref,
     rouge_refs,
+    rouge_scores,
     score_compiled_many,
     score_variant,
 )
@@ -68,8 +68,9 @@ def sentence_bleu_batch(
     """
     hyps, refs_list = _prepare(hypotheses, references_list)
     out = _empty(len(hyps))
-    for i, (tokens, refs) in enumerate(zip(tokenize_13a_many(hyps), refs_list, strict=True)):
-        stats = sentence_stats(tokens, refs)
+    # Every new reference set's tokens in one pass, their matches in one compiled call.
+    all_stats = SENTENCE_REFERENCES.stats_many(tokenize_13a_many(hyps), refs_list)
+    for i, stats in enumerate(all_stats):
         out[i] = bleu_from_stats(stats[2:6], stats[6:10], stats[0], stats[1])
     return out
 
@@ -101,19 +102,43 @@ def rouge_batch(
     """ROUGE F-measure per pair (see :func:`rouge`, also for ``flavor``); returns a float64
     array."""
     check_variant(variant)
+    return rouge_scores_batch(hypotheses, references_list, (variant,), stem, flavor)[variant]
+
+
+def rouge_scores_batch(
+    hypotheses: Sequence[str],
+    references_list: Sequence[Sequence[str]],
+    variants: Sequence[str] = ("rouge1", "rouge2", "rougeL"),
+    stem: bool = True,
+    flavor: str = "rouge-score",
+) -> dict[str, np.ndarray]:
+    """Several ROUGE F-measures per pair at once (see :func:`rouge_scores`): variant -> a
+    float64 array, equal to :func:`rouge_scores` of each pair.
+
+    Each text is tokenised once for all variants; with the compiled route (numba) every pair
+    of short texts is scored for every variant by one compiled call.
+
+    Raises:
+        TypeError: On non-string hypotheses or malformed references.
+        ValueError: If the two lengths differ, a reference set is empty, or a variant or the
+            flavor is unknown.
+    """
+    if isinstance(variants, str):
+        variants = (variants,)
+    variants = tuple(dict.fromkeys(check_variant(v) for v in variants))
     hyps, refs_list = _prepare(hypotheses, references_list)
+    n = len(hyps)
+    out = {v: _empty(n) for v in variants}
     if check_flavor(flavor) != "rouge-score":
-        return _collect(
-            (rouge(h, r, variant, stem, flavor) for h, r in zip(hyps, refs_list, strict=True)),
-            len(hyps),
-        )
-    out = _empty(len(hyps))
-    if variant == "rougeLsum":
-        token_lists: list[list[str]] = [[] for _ in hyps]
-    else:
-        token_lists = tokenize_rouge_many(hyps, stem)
+        for i, (hyp, refs) in enumerate(zip(hyps, refs_list, strict=True)):
+            for v, value in rouge_scores(hyp, refs, variants, stem, flavor).items():
+                out[v][i] = value
+        return out
+    token_variants = tuple(v for v in variants if v != "rougeLsum")
+    # rougeLsum tokenises each hypothesis sentence itself (score_variant).
+    token_lists = tokenize_rouge_many(hyps, stem) if token_variants else [[] for _ in hyps]
     done: set[int] = set()
-    loops = None if variant == "rougeLsum" else compiled_loops()
+    loops = compiled_loops() if token_variants else None
     if loops is not None:
         # numba: the pairs of short texts in one compiled call (textgym.metrics._text_jit)
         data = rouge_refs([ref for refs in refs_list for ref in refs], stem)
@@ -127,16 +152,20 @@ def rouge_batch(
                 short.append(i)
                 pairs.append(pair)
         if short:
-            scores = score_compiled_many(loops, [token_lists[i] for i in short], pairs, (variant,))
-            out[short] = [row[0] for row in scores]
+            scores = score_compiled_many(
+                loops, [token_lists[i] for i in short], pairs, token_variants
+            )
+            for k, v in enumerate(token_variants):
+                out[v][short] = [row[k] for row in scores]
             done.update(short)
     for i, (hyp, refs, tokens) in enumerate(zip(hyps, refs_list, token_lists, strict=True)):
-        if i in done:
+        todo = [v for v in variants if v == "rougeLsum" or i not in done]
+        if not todo:
             continue
         cache: dict = {}
-        out[i] = max(
-            score_variant(variant, tokens, hyp, rouge_ref(ref, stem), stem, cache) for ref in refs
-        )
+        ref_data = [rouge_ref(ref, stem) for ref in refs]
+        for v in todo:
+            out[v][i] = max(score_variant(v, tokens, hyp, r, stem, cache) for r in ref_data)
     return out
 
 

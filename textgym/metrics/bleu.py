@@ -12,10 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from types import ModuleType
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 from ._jit import SHORT_TEXT_TOKENS, AutoJit, as_integers
-from ._tokenize import tokenize_13a
+from ._tokenize import tokenize_13a, tokenize_13a_many
 from ._validate import check_hypotheses, check_hypothesis, check_references
 
 MAX_ORDER = 4
@@ -200,6 +200,48 @@ class SentenceReferences:
                 return first_sight_stats_compiled(loops, tokens, ref_tokens)
         return first_sight_stats(tokens, ref_tokens)
 
+    def stats_many(
+        self, token_lists: Sequence[list[str]], references_list: Sequence[tuple[str, ...]]
+    ) -> list[list[int]]:
+        """:meth:`stats` of each pair in turn (the same integers and the same sets met), with
+        the references of every first sighting tokenised in one pass and, when the compiled
+        route is in use, the matches of every short first sighting in one compiled call."""
+        seen = self._seen
+        out: list[list[int] | None] = [None] * len(token_lists)
+        first: list[int] = []
+        for i, references in enumerate(references_list):
+            if references in seen:
+                out[i] = segment_stats(token_lists[i], bleu_ref_stats(references))
+                continue
+            if len(seen) >= self._limit:
+                seen.clear()
+            seen.add(references)
+            first.append(i)
+        if first:
+            flat = tokenize_13a_many([ref for i in first for ref in references_list[i]])
+            loops = _JIT.get(len(first))
+            short: list[tuple[int, list[list[str]]]] = []
+            start = 0
+            for i in first:
+                ref_tokens = flat[start : start + len(references_list[i])]
+                start += len(ref_tokens)
+                tokens = token_lists[i]
+                if loops is not None and len(tokens) <= SHORT_TEXT_TOKENS and all(
+                    len(ref) <= SHORT_TEXT_TOKENS for ref in ref_tokens
+                ):
+                    short.append((i, ref_tokens))
+                else:
+                    out[i] = first_sight_stats(tokens, ref_tokens)
+            if short:
+                assert loops is not None
+                texts = [text for i, refs in short for text in (token_lists[i], *refs)]
+                found = first_sight_stats_compiled_many(
+                    loops, texts, [1 + len(refs) for _, refs in short]
+                )
+                for (i, _), stats in zip(short, found, strict=True):
+                    out[i] = stats
+        return cast("list[list[int]]", out)
+
     def clear(self) -> None:
         """Forget every set met and drop the cached tables."""
         self._seen.clear()
@@ -260,6 +302,31 @@ def first_sight_stats_compiled(
     total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
     ref_len = closest_ref_length(hyp_len, [len(ref) for ref in ref_tokens])
     return [hyp_len, ref_len, *correct, *total]
+
+
+def first_sight_stats_compiled_many(
+    loops: ModuleType, texts: list[list[str]], sizes: Sequence[int]
+) -> list[list[int]]:
+    """:func:`first_sight_stats_compiled` of many pairs by one compiled call: ``texts`` holds
+    each pair's hypothesis then its references, ``sizes`` each pair's number of texts."""
+    import numpy as np
+
+    ids, bounds = as_integers(texts)
+    pairs = [0]
+    for size in sizes:
+        pairs.append(pairs[-1] + size)
+    matches = loops.bleu_matches_many(
+        np.array(ids, dtype=np.int64), np.array(bounds, dtype=np.int64),
+        np.array(pairs, dtype=np.int64), MAX_ORDER,
+    ).tolist()  # fmt: skip
+    out = []
+    for p, correct in enumerate(matches):
+        tokens, refs = texts[pairs[p]], texts[pairs[p] + 1 : pairs[p + 1]]
+        hyp_len = len(tokens)
+        total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
+        ref_len = closest_ref_length(hyp_len, [len(ref) for ref in refs])
+        out.append([hyp_len, ref_len, *correct, *total])
+    return out
 
 
 def sentence_stats(tokens: list[str], references: tuple[str, ...]) -> list[int]:
