@@ -132,6 +132,7 @@ IMPLEMENTATIONS = {
 COLD = {"full": "native, infos=full, cold", "final": "native, infos=final, cold"}
 #: The ``--cold`` rows of envs made with ``prefill=True``, by the ``--only`` name they go with.
 PREFILLED = {"final": "native, infos=final, prefill, cold"}
+COLD_ROWS = frozenset({*COLD.values(), *PREFILLED.values()})
 
 
 def one_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n: int) -> float:
@@ -293,8 +294,7 @@ def main() -> None:
 
     def vs_text(mode: str, name: str, n: int, rate: float) -> float | None:
         ref = text_rate.get((mode, n))
-        cold = {*COLD.values(), *PREFILLED.values()}
-        warmed = name.startswith(IMPLEMENTATIONS["final"]) and name not in cold
+        warmed = name.startswith(IMPLEMENTATIONS["final"]) and name not in COLD_ROWS
         return rate / ref if ref and warmed else None
 
     print("\n| reward | implementation | N | token-steps/s | min-max | vs sync at same N | "

@@ -185,12 +185,8 @@ class SentenceReferences:
 
     def stats(self, tokens: list[str], references: tuple[str, ...]) -> list[int]:
         """:func:`segment_stats` of a tokenised hypothesis, by the cheaper route."""
-        seen = self._seen
-        if references in seen:
+        if not self._first_sighting(references):
             return segment_stats(tokens, bleu_ref_stats(references))
-        if len(seen) >= self._limit:
-            seen.clear()
-        seen.add(references)
         ref_tokens = [tokenize_13a(ref) for ref in references]
         if len(tokens) <= SHORT_TEXT_TOKENS and all(
             len(ref) <= SHORT_TEXT_TOKENS for ref in ref_tokens
@@ -206,17 +202,13 @@ class SentenceReferences:
         """:meth:`stats` of each pair in turn (the same integers and the same sets met), with
         the references of every first sighting tokenised in one pass and, when the compiled
         route is in use, the matches of every short first sighting in one compiled call."""
-        seen = self._seen
         out: list[list[int] | None] = [None] * len(token_lists)
         first: list[int] = []
         for i, references in enumerate(references_list):
-            if references in seen:
+            if self._first_sighting(references):
+                first.append(i)
+            else:
                 out[i] = segment_stats(token_lists[i], bleu_ref_stats(references))
-                continue
-            if len(seen) >= self._limit:
-                seen.clear()
-            seen.add(references)
-            first.append(i)
         if first:
             flat = tokenize_13a_many([ref for i in first for ref in references_list[i]])
             loops = _JIT.get(len(first))
@@ -242,6 +234,16 @@ class SentenceReferences:
                     out[i] = stats
         return cast("list[list[int]]", out)
 
+    def _first_sighting(self, references: tuple[str, ...]) -> bool:
+        """Whether ``references`` is met for the first time (then it is remembered)."""
+        seen = self._seen
+        if references in seen:
+            return False
+        if len(seen) >= self._limit:
+            seen.clear()
+        seen.add(references)
+        return True
+
     def clear(self) -> None:
         """Forget every set met and drop the cached tables."""
         self._seen.clear()
@@ -258,7 +260,6 @@ def first_sight_stats(tokens: list[str], ref_tokens: Sequence[list[str]]) -> lis
     clipped by its own count). So each reference's n-grams are only tested against the set of
     hypothesis n-grams, in C, instead of being counted into tables and merged.
     """
-    hyp_len = len(tokens)
     correct: list[int] = []
     for n in range(1, MAX_ORDER + 1):
         if n > 1 and not correct[-1]:
@@ -283,6 +284,14 @@ def first_sight_stats(tokens: list[str], ref_tokens: Sequence[list[str]]) -> lis
                     best[gram] = count
         hyp_counts = Counter(hyp_grams)
         correct.append(sum(min(hyp_counts[gram], count) for gram, count in best.items()))
+    return _with_lengths(tokens, ref_tokens, correct)
+
+
+def _with_lengths(
+    tokens: list[str], ref_tokens: Sequence[list[str]], correct: list[int]
+) -> list[int]:
+    """:func:`segment_stats`' list from a first sighting's clipped matches per order."""
+    hyp_len = len(tokens)
     total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
     ref_len = closest_ref_length(hyp_len, [len(ref) for ref in ref_tokens])
     return [hyp_len, ref_len, *correct, *total]
@@ -298,10 +307,7 @@ def first_sight_stats_compiled(
     correct = loops.bleu_matches(
         np.array(ids, dtype=np.int64), np.array(bounds, dtype=np.int64), MAX_ORDER
     ).tolist()
-    hyp_len = len(tokens)
-    total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
-    ref_len = closest_ref_length(hyp_len, [len(ref) for ref in ref_tokens])
-    return [hyp_len, ref_len, *correct, *total]
+    return _with_lengths(tokens, ref_tokens, correct)
 
 
 def first_sight_stats_compiled_many(
@@ -319,14 +325,10 @@ def first_sight_stats_compiled_many(
         np.array(ids, dtype=np.int64), np.array(bounds, dtype=np.int64),
         np.array(pairs, dtype=np.int64), MAX_ORDER,
     ).tolist()  # fmt: skip
-    out = []
-    for p, correct in enumerate(matches):
-        tokens, refs = texts[pairs[p]], texts[pairs[p] + 1 : pairs[p + 1]]
-        hyp_len = len(tokens)
-        total = [hyp_len, max(0, hyp_len - 1), max(0, hyp_len - 2), max(0, hyp_len - 3)]
-        ref_len = closest_ref_length(hyp_len, [len(ref) for ref in refs])
-        out.append([hyp_len, ref_len, *correct, *total])
-    return out
+    return [
+        _with_lengths(texts[pairs[p]], texts[pairs[p] + 1 : pairs[p + 1]], correct)
+        for p, correct in enumerate(matches)
+    ]
 
 
 def sentence_stats(tokens: list[str], references: tuple[str, ...]) -> list[int]:

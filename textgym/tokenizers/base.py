@@ -34,8 +34,7 @@ class Tokenizer(Protocol):
 
 def encode_batch(tokenizer: Tokenizer, texts: Sequence[str]) -> list[list[int]]:
     """``tokenizer.encode`` of each of ``texts``: its ``encode_batch`` when it has one (the
-    embedded and Hugging Face tokenizers do; it must equal encoding one by one), else a loop.
-    """
+    Hugging Face adapter does; it must equal encoding one by one), else a loop."""
     batch = getattr(tokenizer, "encode_batch", None)
     if batch is None:
         return [list(tokenizer.encode(text)) for text in texts]
@@ -49,4 +48,3 @@ def decode_batch(tokenizer: Tokenizer, rows: Sequence[Sequence[int]]) -> list[st
     if batch is None:
         return [tokenizer.decode(ids) for ids in rows]
     return list(batch(rows))
-
