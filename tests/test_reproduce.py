@@ -44,6 +44,35 @@ def test_the_published_suite_reproduces_itself_identically(tmp_path: Path) -> No
     assert "9 cells: 9 identical" in format_suite_comparison(comparison)
 
 
+def test_the_comparison_names_how_the_set_ups_differ(tmp_path: Path) -> None:
+    published, new = suite_copy(tmp_path, "a"), suite_copy(tmp_path, "b")
+    assert compare_suites(published, new).setup_differences == ()
+    file = new / "results.json"
+    data = json.loads(file.read_text())
+    env = data["environment"]
+    env["machine"]["isa"] = [*env["machine"]["isa"], "avx512f"]
+    env["versions"]["torch"] = "9.9.9"
+    env["lock"]["matches"] = False
+    file.write_text(json.dumps(data))
+    comparison = compare_suites(published, new)
+    lines = comparison.setup_differences
+    assert len(lines) == 3
+    assert lines[0].startswith("CPU: published AMD EPYC") and "avx512f" in lines[0]
+    assert "avx512f" not in lines[0].split(", new")[0]
+    published_torch = json.loads((published / "results.json").read_text())["environment"][
+        "versions"]["torch"]
+    assert lines[1] == f"torch: published {published_torch}, new 9.9.9"
+    assert lines[2].startswith("install: published exactly as requirements/dev.lock")
+    assert "new not exactly as" in lines[2]
+    text = format_suite_comparison(comparison)
+    assert "set-ups differ" in text and f"- {lines[1]}" in text
+    assert comparison.to_dict()["setup_differences"] == list(lines)
+    # Results without a recorded set-up (older suites) compare without the section.
+    del data["environment"]
+    file.write_text(json.dumps(data))
+    assert compare_suites(published, new).setup_differences == ()
+
+
 def test_noise_within_the_ci_a_shift_outside_it_and_a_lost_seed(tmp_path: Path) -> None:
     published = suite_copy(tmp_path, "a")
     summary = next(

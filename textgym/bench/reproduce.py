@@ -46,6 +46,9 @@ class SuiteComparison:
     published: str
     new: str
     cells: tuple[CellVerdict, ...]
+    #: How the two suites' recorded set-ups differ (CPU kind, library versions, lock file),
+    #: one line each; empty when they agree or either suite recorded none.
+    setup_differences: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -57,7 +60,7 @@ class SuiteComparison:
     def to_dict(self) -> dict[str, Any]:
         return {
             "published": self.published, "new": self.new, "ok": self.ok,
-            "counts": self.counts(),
+            "counts": self.counts(), "setup_differences": list(self.setup_differences),
             "cells": [
                 {"env_id": c.env_id, "algo": c.algo, "verdict": c.verdict,
                  "published_iqm": c.published_iqm, "published_ci": list(c.published_ci),
@@ -88,7 +91,45 @@ def _results(path: str | os.PathLike[str], role: str) -> dict[str, Any]:
         runs, summaries = data["runs"], data["summaries"]
     except (ValueError, KeyError, TypeError) as exc:
         raise RunFolderError(f"{role} {str(file)!r}: not a textgym suite result ({exc})") from None
-    return {"runs": runs, "summaries": summaries}
+    environment = data.get("environment")
+    return {
+        "runs": runs, "summaries": summaries,
+        "environment": environment if isinstance(environment, dict) else {},
+    }  # fmt: skip
+
+
+def setup_differences(published: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
+    """How two suites' recorded ``environment`` entries differ, one line per aspect: the CPU
+    (model, count and instruction sets, which decide float kernels), each library version,
+    and whether each was installed exactly as the same lock file. Empty when either suite
+    recorded none (older results)."""
+    if not published or not new:
+        return ()
+    lines = []
+    old_machine, new_machine = published.get("machine") or {}, new.get("machine") or {}
+
+    def cpu(machine: dict[str, Any]) -> str:
+        isa = ", ".join(machine.get("isa") or []) or "no instruction sets recorded"
+        return f"{machine.get('cpu', '?')} ({machine.get('cpus', '?')} cores; {isa})"
+
+    if cpu(old_machine) != cpu(new_machine):
+        lines.append(f"CPU: published {cpu(old_machine)}, new {cpu(new_machine)}")
+    old_versions, new_versions = published.get("versions") or {}, new.get("versions") or {}
+    for name in sorted(set(old_versions) | set(new_versions)):
+        before, after = old_versions.get(name, "-"), new_versions.get(name, "-")
+        if before != after:
+            lines.append(f"{name}: published {before}, new {after}")
+
+    def lock(env: dict[str, Any]) -> str:
+        info = env.get("lock") or {}
+        if not info:
+            return "no lock recorded"
+        state = "exactly as" if info.get("matches") else "not exactly as"
+        return f"{state} {info.get('file', '?')} (sha256 {str(info.get('sha256', '?'))[:12]})"
+
+    if lock(published) != lock(new):
+        lines.append(f"install: published {lock(published)}, new {lock(new)}")
+    return tuple(lines)
 
 
 def compare_suites(
@@ -130,7 +171,10 @@ def compare_suites(
         cells.append(
             CellVerdict(key[0], key[1], verdict, float(summary["iqm"]), (low, high), iqm, seeds)
         )
-    return SuiteComparison(str(published), str(new), tuple(cells))
+    return SuiteComparison(
+        str(published), str(new), tuple(cells),
+        setup_differences(old["environment"], now["environment"]),
+    )  # fmt: skip
 
 
 def format_suite_comparison(comparison: SuiteComparison) -> str:
@@ -150,5 +194,11 @@ def format_suite_comparison(comparison: SuiteComparison) -> str:
         )
     counts = ", ".join(f"{n} {v}" for v, n in comparison.counts().items() if n)
     lines += ["", f"{len(comparison.cells)} cells: {counts}"]
+    if comparison.setup_differences:
+        # Why cells may not be identical: floats are only the same on the same CPU kind and
+        # versions (see the reproducibility guide's "Reproduction check").
+        lines += ["", "set-ups differ (identical floats need the same CPU kind and versions):"]
+        lines += [f"- {line}" for line in comparison.setup_differences]
+        lines.append("")
     lines.append("reproduces" if comparison.ok else "does NOT reproduce")
     return "\n".join(lines)
