@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 import sacrebleu
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rouge_score import rouge_scorer
 from sacrebleu.tokenizers.tokenizer_13a import Tokenizer13a
@@ -152,6 +152,59 @@ def oracle_rouge(hyp: str, refs: list[str], variant: str, stem: bool = True) -> 
 @given(texts(max_pieces=25))
 def test_13a_tokens_match_sacrebleu(text: str) -> None:
     assert tokenize_13a(text) == Tokenizer13a()(text.rstrip()).split()
+
+
+_ROUGE_TOKENIZERS = {
+    stem: importlib.import_module("rouge_score.tokenizers").DefaultTokenizer(use_stemmer=stem)
+    for stem in (False, True)
+}
+
+
+@SETTINGS
+@given(st.lists(st.one_of(texts(), st.text(max_size=12)), min_size=1, max_size=4),
+       st.booleans())
+def test_rouge_tokens_match_rouge_score(batch: list[str], stem: bool) -> None:
+    # Arbitrary Unicode too: lowercasing may turn a non-ASCII letter into an ASCII one
+    # ("\u212a", the Kelvin sign, into "k"), any other code point separates tokens.
+    from textgym.metrics._tokenize import tokenize_rouge, tokenize_rouge_many
+
+    expected = [_ROUGE_TOKENIZERS[stem].tokenize(text) for text in batch]
+    assert [tokenize_rouge(text, stem) for text in batch] == expected
+    assert tokenize_rouge_many(batch, stem) == expected
+
+
+def test_rouge_tokens_of_letters_that_lowercase_to_ascii() -> None:
+    from textgym.metrics._tokenize import tokenize_rouge
+
+    for text in ("\u212aelvin 5\u00b0C", "\u0130stanbul", "ABC\x00def\x1cghi", "Straße naïve"):
+        assert tokenize_rouge(text, False) == _ROUGE_TOKENIZERS[False].tokenize(text), text
+    assert tokenize_rouge("\u212aelvin", False) == ["kelvin"]
+
+
+def test_rouge_token_numbers_survive_a_clearing() -> None:
+    # The compiled route numbers stems through one shared dict (TOKEN_IDS). References cached
+    # before the dict is cleared keep stems without a number: the route must number afresh,
+    # and no number may ever stand for two different stems.
+    pytest.importorskip("numba")
+    tokenize = importlib.import_module("textgym.metrics._tokenize")
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    hyp, refs = NEWS[0][0], NEWS[0][1]
+    rouge_module.use_jit(True)
+    try:
+        metrics.clear_caches()
+        first = metrics.rouge_scores(hyp, refs, ROUGE_VARIANTS[:3])
+        before = dict(tokenize.TOKEN_IDS)
+        tokenize.TOKEN_IDS.clear()
+        # The references are cached; their stems have no numbers now.
+        again = metrics.rouge_scores("the rate " + hyp, refs, ROUGE_VARIANTS[:3])
+        assert again == {v: oracle_rouge("the rate " + hyp, refs, v) for v in again}
+        assert first == {v: oracle_rouge(hyp, refs, v) for v in first}
+        metrics.rouge_scores("cats and dogs bark loudly", ["dogs bark"], ("rouge1",))
+        after = tokenize.TOKEN_IDS
+        assert set(before.values()).isdisjoint(after.values())
+        assert len(set(after.values())) == len(after)
+    finally:
+        rouge_module.use_jit(None)
 
 
 @pytest.mark.parametrize(
@@ -517,6 +570,34 @@ def test_rouge_routes_agree_on_repetitive_text(hyp: list[str], refs: list[list[s
     assert compiled == _routed(h, rs, True, compiled=False)
     for variant, value in compiled.items():
         assert value == oracle_rouge(h, rs, variant)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(WORDS), max_size=90),
+    st.lists(st.lists(st.sampled_from(WORDS), max_size=90), min_size=1, max_size=3),
+)
+@example(["cat", "sat"] * 40, [["sat", "cat", "mat"] * 25, ["cat"] * 63, ["the"] * 64])
+def test_compiled_rouge_loops_on_texts_of_any_length(
+    hyp: list[str], refs: list[list[str]]
+) -> None:
+    # The public routes hand the compiled loops texts of at most SHORT_TEXT_TOKENS tokens;
+    # the loops themselves are exact at any length: the bit-parallel LCS up to 63 reference
+    # tokens, the dynamic programme beyond, the n-gram numbering at every length.
+    pytest.importorskip("numba")
+    import numpy as np
+
+    from textgym.metrics._jit import as_integers
+    from textgym.metrics._text_jit import best_scores
+    from textgym.metrics._tokenize import tokenize_rouge
+
+    h, rs = " ".join(hyp), [" ".join(r) for r in refs]
+    ids, bounds = as_integers([tokenize_rouge(t, False) for t in [h, *rs]])
+    orders = [1, 2, 3, 9, 0]
+    data = np.array([*orders, *bounds, *ids], dtype=np.int64)
+    got = best_scores(data, len(orders), len(bounds)).tolist()
+    expected = _routed(h, rs, False, compiled=False)
+    assert got == [expected[v] for v in ("rouge1", "rouge2", "rouge3", "rouge9", "rougeL")]
 
 
 @pytest.mark.parametrize("compiled", [False, True])

@@ -74,7 +74,7 @@ def clear_caches() -> None:
 
     Results never depend on the caches; this only frees memory (or measures cold-start cost).
     """
-    from ._tokenize import _STEM_CACHE
+    from ._tokenize import _STEM_CACHE, TOKEN_IDS
     from .bleu import SENTENCE_REFERENCES
     from .chrf import chrf_ref
     from .incremental import MEMOIZED_TOKENIZERS, _bleu_index
@@ -88,6 +88,7 @@ def clear_caches() -> None:
     chrf_ref.cache_clear()
     rouge_ref.cache_clear()
     _STEM_CACHE.clear()
+    TOKEN_IDS.clear()
     clear_rouge155_caches()
 
 

@@ -7,11 +7,13 @@ objects, a dict of LCS bit masks or of n-gram sets, a dozen small calls per vari
 more than the arithmetic. Here the caller maps the tokens of the hypothesis and its references
 to small integers (equal tokens, equal integers) and one call does the counting:
 
-* clipped n-gram matches, ``sum min(hyp count, ref count)`` (BLEU: the largest count over the
-  references), as the number of hypothesis positions whose n-gram's rank among the equal
-  n-grams before it is at most that count (quadratic in the text length, which is tens of
-  tokens here);
-* the LCS length by the textbook dynamic programme, one row at a time.
+* clipped n-gram matches, ``sum min(hyp count, ref count)``: for ROUGE by numbering the
+  n-grams (a small open-addressing table per call) and counting per number, linear in the
+  lengths; for BLEU (the largest count over the references) as the number of hypothesis
+  positions whose n-gram's rank among the equal n-grams before it is at most that count
+  (quadratic in the text length, which is tens of tokens here);
+* the LCS length bit-parallel (a row of the table in one machine word) for references of up
+  to 63 tokens, else by the textbook dynamic programme, one row at a time.
 
 The ROUGE F-measures use the same float64 operations in the same order as
 :mod:`textgym.metrics.rouge` (and rouge-score); BLEU's statistics are integers, scored by the
@@ -60,16 +62,6 @@ def _has(ids, i, n, r0, r1, rank):  # noqa: ANN001, ANN202
             if count >= rank:
                 return True
     return False
-
-
-@njit(cache=True, nogil=True)
-def _clipped(ids, h0, h1, r0, r1, n):  # noqa: ANN001, ANN202
-    """``sum min(hyp count, ref count)`` over the n-grams of ``ids[h0:h1]`` and ``ids[r0:r1]``."""
-    total = 0
-    for i in range(h0, h1 - n + 1):
-        if _has(ids, i, n, r0, r1, _rank(ids, h0, i, n)):
-            total += 1
-    return total
 
 
 @njit(cache=True, nogil=True)
@@ -130,26 +122,127 @@ def _lcs(ids, h0, h1, r0, r1, row):  # noqa: ANN001, ANN202
     return row[width]
 
 
+# Fibonacci hashing: the integer part of 2**64 / golden ratio spreads consecutive keys (the
+# token numbers are handed out consecutively) over the table's slots.
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True)
+def _number(keys, out, bits):  # noqa: ANN001, ANN202
+    """``out[i]``: a number per distinct non-negative ``keys[i]`` (0, 1, ... in order of first
+    sight), -1 where ``keys[i]`` is negative; returns how many distinct keys there were. An
+    open-addressing table of ``2**bits`` slots (at least twice the keys: short probes)."""
+    size = 1 << bits
+    mask = size - 1
+    shift = np.uint64(64 - bits)
+    slot_keys = np.full(size, -1, dtype=np.int64)
+    slot_numbers = np.empty(size, dtype=np.int64)
+    count = 0
+    for i in range(keys.shape[0]):
+        key = keys[i]
+        if key < 0:
+            out[i] = -1
+            continue
+        s = np.int64((np.uint64(key) * _GOLDEN) >> shift)
+        while True:
+            if slot_keys[s] == -1:
+                slot_keys[s] = key
+                slot_numbers[s] = count
+                out[i] = count
+                count += 1
+                break
+            if slot_keys[s] == key:
+                out[i] = slot_numbers[s]
+                break
+            s = (s + 1) & mask
+    return count
+
+
+@njit(cache=True, nogil=True)
+def _lcs_bits(numbers, h0, h1, r0, r1, masks):  # noqa: ANN001, ANN202
+    """:func:`_lcs` of ``numbers[h0:h1]`` and ``numbers[r0:r1]`` (at most 63 tokens, numbered
+    by :func:`_number`) by the bit-parallel recurrence (Allison-Dix, Hyyro): one machine word
+    holds a row of the table, so the cost is one step per hypothesis token. ``masks`` (one
+    word per number, all zero) is left all zero again."""
+    one = np.uint64(1)
+    width = r1 - r0
+    for j in range(r0, r1):
+        masks[numbers[j]] |= one << np.uint64(j - r0)
+    full = (one << np.uint64(width)) - one
+    row = full  # a 0 bit per column where the LCS row steps up
+    for i in range(h0, h1):
+        match = row & masks[numbers[i]]
+        row = ((row + match) | (row - match)) & full  # no carry out: width <= 63
+    for j in range(r0, r1):
+        masks[numbers[j]] = np.uint64(0)
+    ones = 0
+    while row:
+        row &= row - one
+        ones += 1
+    return width - ones
+
+
 @njit(cache=True, nogil=True)
 def _best(ids, bounds, first, last, orders, out, row):  # noqa: ANN001, ANN202
     """``out[v]``: the best F-measure of text ``first`` (the hypothesis) against texts
-    ``first + 1 .. last - 1`` (its references) for variant ``v``."""
-    h0, h1 = bounds[first], bounds[first + 1]
+    ``first + 1 .. last - 1`` (its references) for variant ``v``.
+
+    Every n-gram of these texts gets a small number first (equal n-grams, equal numbers; an
+    n-gram's number from its (n-1)-gram prefix's number and its last token's), so that a
+    clipped count is one pass over the hypothesis (counts per number) and one over the
+    reference (taking from them): linear in the lengths instead of quadratic.
+    """
+    base = bounds[first]
+    h0, h1 = 0, bounds[first + 1] - base
+    size = bounds[last] - base
     hyp_len = h1 - h0
+    max_n = 1
+    for v in range(orders.shape[0]):
+        max_n = max(max_n, orders[v])
+    bits = 4
+    while (1 << bits) < 2 * size:
+        bits += 1
+    # grams[n - 1, p]: the number of the n-gram starting at p (-1 past its text's end).
+    grams = np.empty((max_n, size), dtype=np.int64)
+    keys = np.empty(size, dtype=np.int64)
+    for p in range(size):
+        keys[p] = ids[base + p]
+    unigrams = _number(keys, grams[0], bits)
+    for n in range(2, max_n + 1):
+        for k in range(first, last):
+            a, b = bounds[k] - base, bounds[k + 1] - base
+            for p in range(a, b):
+                # Below unigrams * unigrams <= size**2: no overflow for any text length here.
+                keys[p] = grams[n - 2, p] * unigrams + grams[0, p + n - 1] if p + n <= b else -1
+        _number(keys, grams[n - 1], bits)
+    counts = np.zeros(size + 1, dtype=np.int64)
+    masks = np.zeros(size + 1, dtype=np.uint64)
     for v in range(orders.shape[0]):
         n = orders[v]
         best = -1.0
         for k in range(first + 1, last):
-            r0, r1 = bounds[k], bounds[k + 1]
+            r0, r1 = bounds[k] - base, bounds[k + 1] - base
             ref_len = r1 - r0
             if n == 0:
                 if hyp_len == 0 or ref_len == 0:
                     score = 0.0
                 else:
-                    lcs = _lcs(ids, h0, h1, r0, r1, row)
+                    lcs = (
+                        _lcs_bits(grams[0], h0, h1, r0, r1, masks) if ref_len <= 63
+                        else _lcs(ids, h0 + base, h1 + base, r0 + base, r1 + base, row)
+                    )  # fmt: skip
                     score = _fmeasure(lcs / hyp_len, lcs / ref_len)
             else:
-                overlap = _clipped(ids, h0, h1, r0, r1, n)
+                numbers = grams[n - 1]
+                for p in range(h0, h1 - n + 1):
+                    counts[numbers[p]] += 1
+                overlap = 0  # sum over n-grams of min(hyp count, ref count)
+                for p in range(r0, r1 - n + 1):
+                    if counts[numbers[p]] > 0:
+                        counts[numbers[p]] -= 1
+                        overlap += 1
+                for p in range(h0, h1 - n + 1):
+                    counts[numbers[p]] = 0
                 hyp_total = max(max(0, hyp_len - n + 1), 1)
                 ref_total = max(max(0, ref_len - n + 1), 1)
                 score = _fmeasure(overlap / hyp_total, overlap / ref_total)

@@ -153,7 +153,7 @@ def rouge_scores_batch(
                 pairs.append(pair)
         if short:
             scores = score_compiled_many(
-                loops, [token_lists[i] for i in short], pairs, token_variants
+                loops, [token_lists[i] for i in short], pairs, token_variants, stem
             )
             for k, v in enumerate(token_variants):
                 out[v][short] = [row[k] for row in scores]

@@ -14,7 +14,11 @@ from types import ModuleType
 from typing import cast
 
 from ._jit import SHORT_TEXT_TOKENS, AutoJit, as_integers
-from ._tokenize import stem_new, stem_tokens, tokenize_rouge, tokenize_rouge_many
+from ._tokenize import (
+    token_ids,
+    tokenize_rouge,
+    tokenize_rouge_many,
+)
 from ._validate import check_hypothesis, check_references
 from .bleu import clipped_matches
 
@@ -185,8 +189,10 @@ def score_compiled_many(
     hyp_tokens: Sequence[list[str]],
     refs: Sequence[Sequence[RougeRef]],
     variants: Sequence[str],
+    stem: bool = False,
 ) -> list[list[float]]:
-    """Per pair, the F-measure of each variant (ROUGE-N, ROUGE-L) by one compiled call."""
+    """Per pair, the F-measure of each variant (ROUGE-N, ROUGE-L) by one compiled call
+    (``stem`` as in :func:`score_compiled`)."""
     import numpy as np
 
     texts: list[list[str]] = []
@@ -194,7 +200,7 @@ def score_compiled_many(
     for hyp, pair in zip(hyp_tokens, refs, strict=True):
         texts += [hyp, *(ref.tokens for ref in pair)]
         pairs.append(len(texts))
-    ids, bounds = as_integers(texts)
+    ids, bounds = token_ids(texts) if stem else as_integers(texts)
     scores = loops.best_scores_many(
         np.array(ids, dtype=np.int64), np.array(bounds, dtype=np.int64),
         np.array(pairs, dtype=np.int64), np.array(_orders(variants), dtype=np.int64),
@@ -352,11 +358,9 @@ def rouge_scores(
     if stem and new and need_tokens:
         # Tokenise the hypothesis and the new references together and stem all their new
         # words in one batch (one call of the compiled stemmer, when numba is in use).
-        raw = tokenize_rouge_many([hypothesis, *(refs[i] for i in new)], False)
-        stem_new([tok for tokens in raw for tok in tokens])
-        hyp_tokens = stem_tokens(raw[0])
-        for i, tokens in zip(new, raw[1:], strict=True):
-            ref_data[i] = rouge_ref.put(refs[i], stem, stem_tokens(tokens))
+        hyp_tokens, *ref_tokens = tokenize_rouge_many([hypothesis, *(refs[i] for i in new)], True)
+        for i, tokens in zip(new, ref_tokens, strict=True):
+            ref_data[i] = rouge_ref.put(refs[i], stem, tokens)
     else:
         for i in new:
             ref_data[i] = rouge_ref(refs[i], stem)
@@ -368,7 +372,7 @@ def rouge_scores(
     ):
         loops = _JIT.get()
         if loops is not None:
-            return score_compiled(loops, hyp_tokens, ready, variants)
+            return score_compiled(loops, hyp_tokens, ready, variants, stem)
     cache: dict = {}
     return {
         v: max(score_variant(v, hyp_tokens, hypothesis, r, stem, cache) for r in ready)
@@ -377,12 +381,18 @@ def rouge_scores(
 
 
 def score_compiled(
-    loops: ModuleType, hyp_tokens: list[str], refs: list[RougeRef], variants: Sequence[str]
+    loops: ModuleType,
+    hyp_tokens: list[str],
+    refs: list[RougeRef],
+    variants: Sequence[str],
+    stem: bool = False,
 ) -> dict[str, float]:
-    """:func:`rouge_scores` of tokenised texts by one call of the compiled loops."""
+    """:func:`rouge_scores` of tokenised texts by one call of the compiled loops (``stem``:
+    the tokens are stems, which have numbers in ``TOKEN_IDS`` already)."""
     import numpy as np
 
-    ids, bounds = as_integers([hyp_tokens, *(ref.tokens for ref in refs)])
+    texts = [hyp_tokens, *(ref.tokens for ref in refs)]
+    ids, bounds = token_ids(texts) if stem else as_integers(texts)
     # One array (a compiled call's fixed cost is per argument): orders, bounds, integers.
     orders = _orders(variants)
     data = np.array([*orders, *bounds, *ids], dtype=np.int64)
