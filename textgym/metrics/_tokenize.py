@@ -319,9 +319,9 @@ def tokenize_rouge_many(texts: list[str], stem: bool) -> list[list[str]]:
     if not stem:
         return rouge_words_many(texts)[1]
     if len(texts) < 2 or any(_BATCH_SEP in t for t in texts):
-        words = [_rouge_words(t) for t in texts]
-        stem_new([tok for part in words for tok in part])
-        return [stem_tokens(part) for part in words]
+        each = [_rouge_words(t) for t in texts]
+        stem_new([tok for part in each for tok in part])
+        return [stem_tokens(part) for part in each]
     # Every new word of every text in one batch, then every stem in one lookup: the
     # separators, 1 character long, are their own stems and still mark where each text ends.
     words = _rouge_words(f" {_BATCH_SEP} ".join(texts), _ROUGE_BYTES_JOINED)
