@@ -100,7 +100,7 @@ def dataclass_parser(
 
     Each flag defaults to the field's default, and its kind follows from that default:
 
-    * ``bool``: a ``store_true`` flag;
+    * ``bool``: a ``store_true`` flag (``--name``/``--no-name`` when it defaults to True);
     * ``list`` or ``tuple``: ``nargs="+"``, each item cast to the type of the default's first
       element (``str`` for an empty default) and stored in the default's container type;
     * anything else: one value cast to the default's type.
@@ -141,7 +141,9 @@ def dataclass_parser(
         default = _default(f)
         extra = dict(options.get(f.name, {}))
         if isinstance(default, bool):
-            parser.add_argument(flag, action="store_true", default=default, **extra)
+            # A flag that is on by default needs a way off: --name / --no-name.
+            action = argparse.BooleanOptionalAction if default else "store_true"
+            parser.add_argument(flag, action=action, default=default, **extra)
         elif isinstance(default, list | tuple):
             cast = types.get(f.name) or (type(default[0]) if default else str)
             parser.add_argument(

@@ -27,6 +27,14 @@ a rerun skips finished cells, so several processes can share the work (disjoint 
 ``OUT/table.md`` are rebuilt from all cell files at the end (``--summarise-only`` does just
 that); test predictions go to ``OUT/predictions/`` (not committed: they are large).
 
+Before its first cell, each family's blind floors are scored on the same test samples by the
+same metrics (``OUT/floors/<family>.json``, ``--no-floors`` skips them): the empty text, the
+best constant (searched with the env's reward on the train split, or on validation where the
+corpus has no train split), the copied source (whole and cut to the generation limit) and
+another sample's reference (:mod:`textgym.bench.floors`). The table gives, per model row, on
+how many seeds the headline metric clears the strongest of them: a model below a constant
+string has not shown that it reads its input, whatever it gained over its warm start.
+
     python benchmarks/real_tasks.py --data-dir ~/.cache/textgym-data   # 3 families, 3 seeds
     python benchmarks/real_tasks.py --families trans --seeds 0 --inits pretrained
     python benchmarks/real_tasks.py --quick --data-dir DIR               # smoke run
@@ -64,6 +72,7 @@ from textgym.algos import (
     train_scst,
 )
 from textgym.bench.aggregate import bootstrap_ci, interquartile_mean
+from textgym.bench.floors import BLIND, FLOOR_POLICIES, floor_texts
 from textgym.policies.lm import LMActorCritic, bert2bert, make_envs
 from textgym.policies.lm.rollout import task_of
 
@@ -77,7 +86,7 @@ class Task:
     folder: str  # under --data-dir
     max_prompt_len: int
     max_new_tokens: int
-    reward: str
+    reward: str | None  # None: the id's own reward
     metrics: tuple[str, ...]  # reported on the test split
     headline: str  # the test metric RL must improve: the one its reward optimises
     # Long prompts cost: SciTLDR's abstracts fill 128 tokens, 4x a Multi30k sentence, so its
@@ -138,6 +147,15 @@ class Args:
     # seed and supervised settings): reused when present, written when not. RL settings can
     # then be compared from the same warm start without training it again.
     warm_cache: str = ""
+    # The blind degenerate policies (textgym.bench.floors: empty, the best constant searched
+    # with the env's reward on the train split, the copied source, another sample's
+    # reference) scored like the models: the floors an agent's test metric has to clear.
+    floors: bool = True
+    # 0: the v0 ids with the reward named per family (the table's runs); 1: the v1 ids with
+    # their own rewards, the ones built to keep degenerate policies far below the reference
+    # (README: Versions). The test metrics are the same either way.
+    reward_version: int = 0
+    floor_search_samples: int = 100
     summarise_only: bool = False
     quick: bool = False
 
@@ -151,11 +169,13 @@ def parse_args() -> Args:
         parser.error(f"--families: unknown {sorted(unknown)}; expected some of {list(TASKS)}")
     if set(args.inits) - {"pretrained", "random"}:
         parser.error(f"--inits: expected pretrained and/or random, got {args.inits}")
+    if args.reward_version not in (0, 1):
+        parser.error(f"--reward-version: expected 0 or 1, got {args.reward_version}")
     if args.quick:  # every code path, tiny budgets
         args = dataclasses.replace(
             args, seeds=args.seeds[:1], sft_steps=3, scst_iterations=2, scst_prompts=2,
             ppo_iterations=2, ppo_envs=4, ppo_minibatch=4, test_samples=8, eval_envs=8,
-            out=args.out.rstrip("/") + "_quick",
+            floor_search_samples=8, out=args.out.rstrip("/") + "_quick",
         )  # fmt: skip
     return args
 
@@ -240,6 +260,8 @@ def warm_cache_file(
     file per family, init, seed and everything the supervised stage depends on (hashed)."""
     if not args.warm_cache:
         return None
+    # The v0 task whatever --reward-version says: the supervised stage reads the same corpus
+    # and tokenizer and never the reward, so both reward versions start RL from one warm start.
     task = TASKS[family]
     key = json.dumps(
         {
@@ -266,14 +288,79 @@ def save_atomic(obj: Any, path: Path) -> None:
             os.remove(tmp)
 
 
-def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dict[str, Any]:
-    """Warm start, test; then each RL algorithm from the same warm start, test again."""
+def task_for(args: Args, family: str) -> Task:
+    """The family's :class:`Task` under ``--reward-version``."""
     task = TASKS[family]
-    env_kwargs = {
+    if args.reward_version == 0:
+        return task
+    return dataclasses.replace(
+        task, env_id=task.env_id.replace("-v0", f"-v{args.reward_version}"), reward=None
+    )
+
+
+def task_env_kwargs(args: Args, task: Task, encoder: str) -> dict[str, Any]:
+    """The ``gym.make`` arguments of a family's env (its corpus, the model's tokenizer)."""
+    kwargs = {
         "data": task.data(Path(args.data_dir).expanduser()), "tokenizer": encoder,
         "max_prompt_len": task.max_prompt_len, "max_new_tokens": task.max_new_tokens,
-        "reward": task.reward,
     }  # fmt: skip
+    if task.reward is not None:
+        kwargs["reward"] = task.reward
+    return kwargs
+
+
+def floors_path(args: Args, family: str) -> Path:
+    return Path(args.out) / "floors" / f"{family}.json"
+
+
+def run_floors(args: Args, family: str, encoder: str) -> dict[str, Any]:
+    """The blind floors of a family on the same test samples as the models, by the same
+    corpus metrics: a model that does not clear them has not shown that it reads its input."""
+    task = task_for(args, family)
+    env_kwargs = task_env_kwargs(args, task, encoder)
+    started = time.perf_counter()
+    search_split = "train"
+    for attempt in ("train", "validation"):  # DailyDialog's LAED copy has an empty train file
+        try:
+            made = floor_texts(
+                task.env_id, samples=args.test_samples or 10**9, split="test",
+                search_samples=args.floor_search_samples, seed=0, env_kwargs=env_kwargs,
+                search_split=attempt,
+            )  # fmt: skip
+            search_split = attempt
+            break
+        except ValueError as error:
+            if attempt == "validation" or "no train split" not in str(error):
+                raise
+    out: dict[str, Any] = {
+        "family": family, "corpus": task.corpus, "samples": len(made.samples),
+        "constant_text": made.constant_text, "constant_searched_on": search_split,
+        "seconds": time.perf_counter() - started, "policies": {},
+    }  # fmt: skip
+    keep = Path(args.out) / "predictions" / f"{family}_floors"
+    keep.mkdir(parents=True, exist_ok=True)
+    for name in [n for n in made.texts if n in BLIND]:
+        path = keep / f"{name}.jsonl"
+        rows = [
+            {"prediction": text, "references": list(sample.references)}
+            for text, sample in zip(made.texts[name], made.samples, strict=True)
+        ]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+        out["policies"][name] = test_metrics(path, task.metrics)
+        # The env's own reward too (per-sample mean): the signal RL would get for this text.
+        out["policies"][name]["reward"] = made.scoring.mean(made.texts[name], made.samples)
+    out["reference_reward"] = made.scoring.mean(made.texts["reference"], made.samples)
+    out["env_id"] = task.env_id
+    print(f"[{family}] floors: " + "; ".join(
+        f"{name} {_line(result, task)}" for name, result in out["policies"].items()
+    ), flush=True)  # fmt: skip
+    return out
+
+
+def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dict[str, Any]:
+    """Warm start, test; then each RL algorithm from the same warm start, test again."""
+    task = task_for(args, family)
+    env_kwargs = task_env_kwargs(args, task, encoder)
     n_train = max(args.scst_prompts * (args.scst_samples + 1), args.ppo_envs)
     train_split = "train"
     try:
@@ -368,10 +455,20 @@ def _line(result: dict[str, Any], task: Task) -> str:
     return " ".join(f"{name} {result[name]:.2f}" for name in task.metrics)
 
 
-def summarise(cells: list[dict[str, Any]], algos: list[str]) -> list[dict[str, Any]]:
-    """Per (family, init, stage): IQM and 95% bootstrap CI over seeds of each metric."""
+def summarise(
+    cells: list[dict[str, Any]], algos: list[str], floors: dict[str, dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """Per (family, init, stage): IQM and 95% bootstrap CI over seeds of each metric; then
+    the family's blind floors (``floors``: family -> :func:`run_floors`), and for every model
+    row on how many seeds its headline metric clears the strongest of them."""
+    floors = floors or {}
     rows = []
-    for family in dict.fromkeys(c["family"] for c in cells):
+    for family in dict.fromkeys([*(c["family"] for c in cells), *floors]):
+        head = TASKS[family].headline
+        floor = floors.get(family)
+        strongest = (
+            max(floor["policies"].items(), key=lambda kv: kv[1][head]) if floor else None
+        )
         for init in dict.fromkeys(c["init"] for c in cells if c["family"] == family):
             mine = [c for c in cells if c["family"] == family and c["init"] == init]
             for stage in ["warm", *algos]:
@@ -389,34 +486,62 @@ def summarise(cells: list[dict[str, Any]], algos: list[str]) -> list[dict[str, A
                         "iqm": interquartile_mean(values), "ci95": [ci.low, ci.high],
                         "values": values,
                     }  # fmt: skip
+                if strongest is not None:
+                    row["above_floor_seeds"] = sum(
+                        c[stage][head] > strongest[1][head] for c in done
+                    )
                 if stage != "warm":
-                    head = TASKS[family].headline
                     row["improved_seeds"] = sum(c[stage][head] > c["warm"][head] for c in done)
                     row["minutes"] = float(np.mean([c[stage]["seconds"] for c in done]) / 60)
                 else:
                     row["minutes"] = float(np.mean([c["sft_seconds"] for c in done]) / 60)
                 rows.append(row)
+        scored = (floor or {}).get("policies", {})
+        for name, result in [(n, scored[n]) for n in FLOOR_POLICIES if n in scored]:
+            stage = f"floor: {name}"
+            if name == "constant":
+                stage += f" ({floor['constant_text']!r})"  # type: ignore[index]
+            row = {
+                "family": family, "corpus": TASKS[family].corpus, "init": "-",
+                "stage": stage, "seeds": [], "floor": name, "minutes": None,
+                "strongest": strongest is not None and strongest[0] == name,
+            }  # fmt: skip
+            for metric in TASKS[family].metrics:
+                value = result[metric]
+                row[metric] = {"iqm": value, "ci95": [value, value], "values": [value]}
+            rows.append(row)
     return rows
 
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| family (corpus, test split) | init | stage | metrics: IQM [95% CI] | "
-        "RL > warm start on the headline metric (seeds) | min |",
-        "|---|---|---|---|---:|---:|",
+        "RL > warm start on the headline metric (seeds) | > strongest blind floor (seeds) | "
+        "min |",
+        "|---|---|---|---|---:|---:|---:|",
     ]
     for row in rows:
         names = TASKS[row["family"]].metrics
-        cells = "; ".join(
-            f"{n} {row[n]['iqm']:.2f} [{row[n]['ci95'][0]:.2f}, {row[n]['ci95'][1]:.2f}]"
-            for n in names
-        )
+        if "floor" in row:  # one deterministic value: no interval
+            cells = "; ".join(f"{n} {row[n]['iqm']:.2f}" for n in names)
+            above = "strongest" if row["strongest"] else ""
+        else:
+            cells = "; ".join(
+                f"{n} {row[n]['iqm']:.2f} [{row[n]['ci95'][0]:.2f}, {row[n]['ci95'][1]:.2f}]"
+                for n in names
+            )
+            above = (
+                f"{row['above_floor_seeds']}/{len(row['seeds'])}"
+                if "above_floor_seeds" in row else ""
+            )  # fmt: skip
         improved = (
             f"{row['improved_seeds']}/{len(row['seeds'])}" if "improved_seeds" in row else ""
         )
+        minutes = "" if row["minutes"] is None else f"{row['minutes']:.1f}"
+        stage = row["stage"].replace("|", "\\|")
         lines.append(
-            f"| {row['family']} ({row['corpus']}) | {row['init']} | {row['stage']} | {cells} | "
-            f"{improved} | {row['minutes']:.1f} |"
+            f"| {row['family']} ({row['corpus']}) | {row['init']} | {stage} | {cells} | "
+            f"{improved} | {above} | {minutes} |"
         )
     return "\n".join(lines)
 
@@ -444,8 +569,15 @@ def write_summary(args: Args) -> list[dict[str, Any]]:
     cells = [json.loads(f.read_text(encoding="utf-8")) for f in files]
     order = {name: i for i, name in enumerate(TASKS)}
     cells.sort(key=lambda c: (order[c["family"]], c["init"] != "pretrained", c["seed"]))
-    rows = summarise(cells, ["scst", "ppo"])
-    atomic_write_json(Path(args.out) / "summary.json", {"summary": rows, "cells": len(cells)})
+    floors = {
+        f.stem: json.loads(f.read_text(encoding="utf-8"))
+        for f in sorted((Path(args.out) / "floors").glob("*.json"))
+        if f.stem in TASKS
+    }
+    rows = summarise(cells, ["scst", "ppo"], floors)
+    atomic_write_json(
+        Path(args.out) / "summary.json", {"summary": rows, "cells": len(cells), "floors": floors}
+    )
     (Path(args.out) / "table.md").write_text(markdown(rows) + "\n", encoding="utf-8")
     return rows
 
@@ -457,6 +589,8 @@ def main() -> None:
     if not args.summarise_only:
         encoder = encoder_path(args)  # also the env's tokenizer: its folder has one
         for family in args.families:
+            if args.floors and not floors_path(args, family).exists():
+                atomic_write_json(floors_path(args, family), run_floors(args, family, encoder))
             for seed in args.seeds:
                 for init in args.inits:
                     path = cell_path(args, family, init, seed)

@@ -40,3 +40,37 @@ def test_lm_learning_uses_tuned_settings_unless_a_flag_is_given(monkeypatch) -> 
     monkeypatch.setattr(sys, "argv", ["lm_learning.py", "--quick"])
     quick = lm_learning.parse_args()
     assert lm_learning.settings_for(quick, "TextDial-Easy-v0") == quick  # smoke budgets kept
+
+
+def test_real_tasks_table_sets_every_model_against_its_floors(monkeypatch) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import real_tasks
+
+    def scores(f1: float) -> dict[str, float]:
+        return {"bleu": 0.1, "f1": f1, "seconds": 60.0}
+
+    cells = [
+        {"family": "dial", "corpus": "dailydialog", "init": "pretrained", "seed": seed,
+         "sft_seconds": 120.0, "warm": scores(warm), "scst": scores(scst)}
+        for seed, warm, scst in [(0, 5.0, 9.0), (1, 6.0, 5.5), (2, 4.0, 4.5)]
+    ]  # fmt: skip
+    floors = {"dial": {"constant_text": "thank | you.", "policies": {
+        "other_reference": {"bleu": 1.0, "f1": 8.0}, "empty": {"bleu": 0.0, "f1": 0.0},
+        "constant": {"bleu": 0.2, "f1": 5.2},
+    }}}  # fmt: skip
+    rows = real_tasks.summarise(cells, ["scst"], floors)
+    by_stage = {row["stage"]: row for row in rows}
+    # The strongest blind floor on the headline metric (F1) is another sample's reference.
+    assert by_stage["warm"]["above_floor_seeds"] == 0
+    assert by_stage["scst"]["above_floor_seeds"] == 1  # only seed 0's 9.0 clears 8.0
+    assert by_stage["scst"]["improved_seeds"] == 2
+    floor_stages = [row["stage"] for row in rows if "floor" in row]
+    assert floor_stages == ["floor: empty", "floor: constant ('thank | you.')",
+                            "floor: other_reference"]  # fmt: skip
+    assert [row["strongest"] for row in rows if "floor" in row] == [False, False, True]
+    table = real_tasks.markdown(rows)
+    assert "| 2/3 | 1/3 | 1.0 |" in table  # the scst row: improved, above the floor, minutes
+    assert "thank \\| you." in table  # a constant's "|" cannot break the table
+    assert all(line.count(" | ") == 6 for line in table.splitlines()[2:])

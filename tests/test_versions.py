@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import textgym
-from textgym.bench.floors import FLOOR_POLICIES, TARGETS, floor_scores
+from textgym.bench.floors import FLOOR_POLICIES, TARGETS, floor_scores, floor_texts
 from textgym.registration import BENCHMARK, EASY, ENV_IDS, LATEST_VERSION
 
 V0_FINGERPRINTS = {
@@ -137,6 +137,28 @@ def test_floors_are_deterministic() -> None:
     a = floor_scores("TextDial-Easy-v1", samples=30, search_samples=10, candidates=10)
     b = floor_scores("TextDial-Easy-v1", samples=30, search_samples=10, candidates=10)
     assert a == b
+
+
+def test_floor_texts_are_what_floor_scores_scores() -> None:
+    kwargs = dict(samples=20, search_samples=10, candidates=8, max_tokens=4)
+    made = floor_texts("TextTrans-Easy-v1", **kwargs)  # type: ignore[arg-type]
+    report = floor_scores("TextTrans-Easy-v1", **kwargs)  # type: ignore[arg-type]
+    assert set(made.texts) == {"reference", *FLOOR_POLICIES}
+    assert all(len(t) == len(made.samples) == 20 for t in made.texts.values())
+    assert made.texts["empty"] == [""] * 20
+    assert made.texts["constant"] == [made.constant_text] * 20
+    for name, texts in made.texts.items():  # the same seeded draws, the same texts
+        assert made.scoring.mean(texts, made.samples) == report.scores[name], name
+
+
+def test_the_constant_is_searched_on_another_split_than_it_is_scored_on() -> None:
+    kwargs = dict(samples=10, search_samples=8, candidates=5, max_tokens=3)
+    other = floor_texts("TextDial-Easy-v1", split="test", search_split="validation", **kwargs)  # type: ignore[arg-type]
+    train = floor_texts("TextDial-Easy-v1", split="test", **kwargs)  # type: ignore[arg-type]
+    assert other.samples == train.samples
+    assert other.constant_text != train.constant_text  # searched on other samples
+    with pytest.raises(ValueError, match="search_split.*'test'"):
+        floor_texts("TextDial-Easy-v1", split="test", search_split="test", **kwargs)  # type: ignore[arg-type]
 
 
 def _docstring_floors(env_id: str) -> list[float]:

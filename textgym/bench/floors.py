@@ -123,6 +123,25 @@ class FloorReport:
         }
 
 
+@dataclass(frozen=True)
+class FloorTexts:
+    """What every degenerate policy writes, sample by sample (:func:`floor_texts`).
+
+    Attributes:
+        env_id: The registered id.
+        samples: The evaluated samples, in order.
+        texts: Policy -> one text per sample, for every name of :data:`FLOOR_POLICIES` and
+            ``"reference"``; each as the env's tokenizer gives it back.
+        constant_text: The input-independent text of the ``constant`` policy.
+    """
+
+    env_id: str
+    samples: list[Any]
+    texts: dict[str, list[str]]
+    constant_text: str
+    scoring: _Scoring
+
+
 class _Scoring:
     """An env's scorer, tokenizer and samples, with texts scored as a policy could emit them."""
 
@@ -199,7 +218,7 @@ def best_constant(
     return best_text
 
 
-def floor_scores(
+def floor_texts(
     env_id: str,
     *,
     samples: int = 200,
@@ -210,14 +229,15 @@ def floor_scores(
     constant_text: str | None = None,
     candidates: int = 40,
     max_tokens: int = 16,
-) -> FloorReport:
-    """Mean score of every degenerate policy on samples ``0..samples-1`` of ``split``.
+    search_split: str = "train",
+) -> FloorTexts:
+    """The text every degenerate policy writes for samples ``0..samples-1`` of ``split``.
 
     Args:
         env_id: A registered id.
         samples: How many evaluation samples (fewer if the split is smaller).
-        split: The evaluated split; the constant is searched on the train split, so it is not
-            fitted to the samples it is scored on.
+        split: The evaluated split; the constant is searched on ``search_split``, so it is
+            not fitted to the samples it is scored on.
         search_samples: Train samples the constant search scores each candidate on.
         seed: Seeds the shuffles, the junk tokens and the search's draws.
         env_kwargs: Extra ``gym.make`` arguments (a reward, a difficulty...).
@@ -225,19 +245,26 @@ def floor_scores(
         candidates: Tokens the greedy constant search tries (the most frequent in train
             references).
         max_tokens: Longest constant the greedy search builds.
+        search_split: The split the constant is searched on (``"train"``; a corpus without a
+            train split can name another one, never the evaluated split).
 
     Raises:
         ValueError: For ``samples`` or ``search_samples`` below 1.
     """
     if samples < 1 or search_samples < 1:
         raise ValueError(f"samples/search_samples: expected >= 1, got {samples}/{search_samples}")
+    if search_split == split and constant_text is None:
+        raise ValueError(
+            f"search_split: the constant must be searched on another split than the evaluated "
+            f"one, got {search_split!r} for both"
+        )
     kwargs = dict(env_kwargs or {})
     rng = np.random.default_rng(seed)
     env = gym.make(env_id, **{**kwargs, "split": split})
     scoring = _Scoring(env)
     evaluated = [scoring.dataset[i] for i in range(min(samples, len(scoring.dataset)))]
     if constant_text is None:
-        train_env = gym.make(env_id, **{**kwargs, "split": "train"})
+        train_env = gym.make(env_id, **{**kwargs, "split": search_split})
         train_data = train_env.unwrapped.dataset  # type: ignore[attr-defined]
         picks = rng.choice(
             len(train_data), size=min(search_samples, len(train_data)), replace=False
@@ -279,6 +306,35 @@ def floor_scores(
         "other_reference": [scoring.emit(refs[(i + 1) % n]) for i in range(n)] if n > 1 else [""],
         "reference_junk": [junk(r) for r in refs],
     }
-    scores = {name: scoring.mean(t, evaluated) for name, t in texts.items()}
     env.close()
-    return FloorReport(env_id, n, scores, scoring.emit(constant_text))
+    return FloorTexts(env_id, evaluated, texts, scoring.emit(constant_text), scoring)
+
+
+def floor_scores(
+    env_id: str,
+    *,
+    samples: int = 200,
+    split: str = "validation",
+    search_samples: int = 100,
+    seed: int = 0,
+    env_kwargs: Mapping[str, Any] | None = None,
+    constant_text: str | None = None,
+    candidates: int = 40,
+    max_tokens: int = 16,
+    search_split: str = "train",
+) -> FloorReport:
+    """Mean score, by the env's own scorer, of every degenerate policy on samples
+    ``0..samples-1`` of ``split``; the arguments are :func:`floor_texts`'.
+
+    Raises:
+        ValueError: For ``samples`` or ``search_samples`` below 1, or a constant searched on
+            the evaluated split.
+    """
+    made = floor_texts(
+        env_id, samples=samples, split=split, search_samples=search_samples, seed=seed,
+        env_kwargs=env_kwargs, constant_text=constant_text, candidates=candidates,
+        max_tokens=max_tokens, search_split=search_split,
+    )  # fmt: skip
+    scores = {name: made.scoring.mean(t, made.samples) for name, t in made.texts.items()}
+    return FloorReport(env_id, len(made.samples), scores, made.constant_text)
+
