@@ -311,30 +311,24 @@ def floor_texts(
 
 
 def floor_scores(
-    env_id: str,
-    *,
-    samples: int = 200,
-    split: str = "validation",
-    search_samples: int = 100,
-    seed: int = 0,
-    env_kwargs: Mapping[str, Any] | None = None,
-    constant_text: str | None = None,
-    candidates: int = 40,
-    max_tokens: int = 16,
-    search_split: str = "train",
+    env_id: str, *, samples: int = 200, split: str = "validation", **options: Any
 ) -> FloorReport:
     """Mean score, by the env's own scorer, of every degenerate policy on samples
-    ``0..samples-1`` of ``split``; the arguments are :func:`floor_texts`'.
+    ``0..samples-1`` of ``split``.
+
+    Args:
+        env_id: A registered id.
+        samples: How many evaluation samples (fewer if the split is smaller).
+        split: The evaluated split.
+        **options: The other keywords of :func:`floor_texts` (``search_samples``, ``seed``,
+            ``env_kwargs``, ``constant_text``, ``candidates``, ``max_tokens``,
+            ``search_split``).
 
     Raises:
         ValueError: For ``samples`` or ``search_samples`` below 1, or a constant searched on
             the evaluated split.
     """
-    made = floor_texts(
-        env_id, samples=samples, split=split, search_samples=search_samples, seed=seed,
-        env_kwargs=env_kwargs, constant_text=constant_text, candidates=candidates,
-        max_tokens=max_tokens, search_split=search_split,
-    )  # fmt: skip
+    made = floor_texts(env_id, samples=samples, split=split, **options)
     scores = {name: made.scoring.mean(t, made.samples) for name, t in made.texts.items()}
     return FloorReport(env_id, len(made.samples), scores, made.constant_text)
 
