@@ -133,6 +133,8 @@ class FloorTexts:
         texts: Policy -> one text per sample, for every name of :data:`FLOOR_POLICIES` and
             ``"reference"``; each as the env's tokenizer gives it back.
         constant_text: The input-independent text of the ``constant`` policy.
+        scoring: The env's scorer and tokenizer (``scoring.mean(texts, samples)``: the mean
+            reward of texts), which the env's own reward is computed with.
     """
 
     env_id: str

@@ -15,7 +15,6 @@ from __future__ import annotations
 import itertools
 import re
 import string
-from collections.abc import Iterable
 
 from ._porter import nltk_stem_many
 
@@ -252,24 +251,6 @@ def stem_new(tokens: list[str]) -> None:
     TOKEN_IDS.update(zip(stems, _NEXT_ID, strict=False))
 
 
-def token_ids(texts: Iterable[list[str]]) -> tuple[list[int], list[int]]:
-    """The tokens of ``texts`` (stemmed rouge tokens) concatenated as integers from
-    :data:`TOKEN_IDS` (equal tokens, equal integers) and the texts' bounds, like
-    :func:`textgym.metrics._jit.as_integers` (which numbers them afresh when a token has no
-    number yet, such as an unstemmed word, or a stem met before the dict was last cleared)."""
-    tokens: list[str] = []
-    bounds = [0]
-    for text in texts:
-        tokens += text
-        bounds.append(len(tokens))
-    try:
-        # One C call over the dict under the GIL: no other thread's clearing can interleave.
-        return list(map(TOKEN_IDS.__getitem__, tokens)), bounds
-    except KeyError:
-        index = dict(zip(dict.fromkeys(tokens), itertools.count()))
-        return list(map(index.__getitem__, tokens)), bounds
-
-
 def stem_tokens(tokens: list[str]) -> list[str]:
     """Map raw rouge tokens to their (cached) Porter stems, dropping invalid stems.
 
@@ -316,25 +297,13 @@ def rouge_words_many(texts: list[str]) -> tuple[list[str], list[list[str]]]:
 
 def tokenize_rouge_many(texts: list[str], stem: bool) -> list[list[str]]:
     """:func:`tokenize_rouge` of many texts with one tokenising pass over all of them."""
+    words, parts = rouge_words_many(texts)
     if not stem:
-        return rouge_words_many(texts)[1]
-    if len(texts) < 2 or any(_BATCH_SEP in t for t in texts):
-        each = [_rouge_words(t) for t in texts]
-        stem_new([tok for part in each for tok in part])
-        return [stem_tokens(part) for part in each]
-    # Every new word of every text in one batch, then every stem in one lookup: the
-    # separators, 1 character long, are their own stems and still mark where each text ends.
-    words = _rouge_words(f" {_BATCH_SEP} ".join(texts), _ROUGE_BYTES_JOINED)
+        return parts
+    # Every new word of every text in one batch (the separators, 1 character long, are cached
+    # as themselves and never looked up for a text).
     stem_new(words)
-    try:
-        stems = list(map(_STEM_CACHE.__getitem__, words))
-    except KeyError:  # another thread cleared the full cache in between
-        stem_new(words)
-        stems = list(map(_STEM_CACHE.__getitem__, words))
-    parts = _split_batch(stems, len(texts))
-    if "" in stems:  # a dropped stem (see stem_new)
-        parts = [[s for s in part if s] for part in parts]
-    return parts
+    return [stem_tokens(part) for part in parts]
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,11 +14,7 @@ from types import ModuleType
 from typing import cast
 
 from ._jit import SHORT_TEXT_TOKENS, AutoJit, as_integers
-from ._tokenize import (
-    token_ids,
-    tokenize_rouge,
-    tokenize_rouge_many,
-)
+from ._tokenize import TOKEN_IDS, tokenize_rouge, tokenize_rouge_many
 from ._validate import check_hypothesis, check_references
 from .bleu import clipped_matches
 
@@ -200,7 +196,7 @@ def score_compiled_many(
     for hyp, pair in zip(hyp_tokens, refs, strict=True):
         texts += [hyp, *(ref.tokens for ref in pair)]
         pairs.append(len(texts))
-    ids, bounds = token_ids(texts) if stem else as_integers(texts)
+    ids, bounds = as_integers(texts, TOKEN_IDS if stem else None)
     scores = loops.best_scores_many(
         np.array(ids, dtype=np.int64), np.array(bounds, dtype=np.int64),
         np.array(pairs, dtype=np.int64), np.array(_orders(variants), dtype=np.int64),
@@ -392,7 +388,7 @@ def score_compiled(
     import numpy as np
 
     texts = [hyp_tokens, *(ref.tokens for ref in refs)]
-    ids, bounds = token_ids(texts) if stem else as_integers(texts)
+    ids, bounds = as_integers(texts, TOKEN_IDS if stem else None)
     # One array (a compiled call's fixed cost is per argument): orders, bounds, integers.
     orders = _orders(variants)
     data = np.array([*orders, *bounds, *ids], dtype=np.int64)
