@@ -18,10 +18,12 @@ Timings are medians over ``--repeats`` (the JSON also keeps the min and max); on
 machine they move by 20-30% between runs.
 
 ``--cold`` adds the native env's cold start: the first ``--cold-steps`` steps of a new env
-after its ``reset`` (the data generated, its cache of prompt rows and reference tables empty),
-a new env per repeat, with full and final infos, beside the warmed rows, and the same with
-``prefill=True`` (final infos): the env stores its samples when it is made, and the JSON row
-keeps the seconds that making and resetting it took (``setup_s``).
+after its ``reset`` (the data generated), a new env per repeat, with full and final infos, as
+users get it by default (from 64 envs the first reset stores every sample of the dataset:
+``prefill=None``), and beside it the same with ``prefill=False`` (final infos), its cache of
+prompt rows and reference tables empty, each sample stored in the step that first resets onto
+it. The JSON row keeps the seconds that making and resetting the env took (``setup_s``, the
+prefill included).
 
     python benchmarks/throughput.py                 # full table, writes results/throughput.json
     python benchmarks/throughput.py --quick         # smoke run (seconds), writes nothing
@@ -130,9 +132,9 @@ IMPLEMENTATIONS = {
 }
 #: The ``--cold`` rows: the first steps of a new env (see the module docstring).
 COLD = {"full": "native, infos=full, cold", "final": "native, infos=final, cold"}
-#: The ``--cold`` rows of envs made with ``prefill=True``, by the ``--only`` name they go with.
-PREFILLED = {"final": "native, infos=final, prefill, cold"}
-COLD_ROWS = frozenset({*COLD.values(), *PREFILLED.values()})
+#: The ``--cold`` rows of envs made with ``prefill=False``, by the ``--only`` name they go with.
+NOT_PREFILLED = {"final": "native, infos=final, prefill=False, cold"}
+COLD_ROWS = frozenset({*COLD.values(), *NOT_PREFILLED.values()})
 
 
 def one_rate(step: Callable[[np.ndarray], object], actions: list[np.ndarray], n: int) -> float:
@@ -259,8 +261,8 @@ def main() -> None:
                     continue
                 if args.cold and key in COLD:
                     cold_rows = [(COLD[key], {})]
-                    if key in PREFILLED:
-                        cold_rows.append((PREFILLED[key], {"prefill": True}))
+                    if key in NOT_PREFILLED:
+                        cold_rows.append((NOT_PREFILLED[key], {"prefill": False}))
                     for name, more in cold_rows:
                         rates, setups = [], []
                         for repeat in range(args.repeats):

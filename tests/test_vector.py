@@ -88,6 +88,44 @@ def test_prefilled_native_env_equals_sync(env_id: str) -> None:
     ]
 
 
+def test_default_prefill_stores_the_dataset_at_the_first_reset_of_many_envs() -> None:
+    """``prefill=None`` (default): from 64 envs the first reset stores the whole dataset (when
+    the cache holds it) and later resets store nothing; fewer envs, ``prefill=False``, or a
+    dataset larger than the cache store only what their resets use. Episodes stay Sync's."""
+    kwargs = {"num_samples": 300}
+    many = gym.make_vec("TextTrans-v1", 64, **kwargs).unwrapped
+    assert many._slots_used == 0  # nothing before the first reset (spaces, checkers)
+    sync = gym.make_vec("TextTrans-v1", 64, vectorization_mode="sync", **kwargs)
+    assert data_equivalence(sync.reset(seed=4), many.reset(seed=4), exact=True)
+    assert many._slots_used == 300
+    rng = np.random.default_rng(0)
+    for step in range(40):
+        actions = mixed_actions(sync, rng)
+        assert data_equivalence(sync.step(actions), many.step(actions), exact=True), step
+    assert many._slots_used == 300
+    many.reset(seed=5)
+    assert many._slots_used == 300
+
+    few = gym.make_vec("TextTrans-v1", 63, **kwargs).unwrapped
+    few.reset(seed=4)
+    off = gym.make_vec("TextTrans-v1", 64, prefill=False, **kwargs).unwrapped
+    off.reset(seed=4)
+    # Only the samples drawn (some drawn twice): what the first reset plays.
+    assert few._slots_used == len({s.id for s in few._samples}) < 63
+    assert off._slots_used == len({s.id for s in off._samples}) < 64
+
+
+def test_default_prefill_skips_a_dataset_larger_than_the_cache(monkeypatch) -> None:
+    import textgym.vector.env as vector_env
+
+    monkeypatch.setattr(vector_env, "_SLOTS_MAX", 100)
+    big = gym.make_vec("TextTrans-v1", 64, num_samples=300).unwrapped
+    big.reset(seed=0)
+    assert len(big._slot_prompt) == 100 and big._slots_used == len({s.id for s in big._samples})
+    with pytest.raises(ValueError, match="prefill: expected True, False or None"):
+        gym.make_vec("TextTrans-v1", 2, prefill="yes")
+
+
 def test_final_infos_mode_reports_only_episode_ends() -> None:
     full = gym.make_vec("TextSumm-v0", N)
     lean = gym.make_vec("TextSumm-v0", N, infos="final")

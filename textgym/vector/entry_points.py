@@ -18,7 +18,7 @@ def _build(task_cls: type, num_envs: int, kwargs: dict[str, Any]) -> TextVectorE
     infos = kwargs.pop("infos", "full")
     id_metrics = kwargs.pop("id_metrics", None)
     jit = kwargs.pop("jit", None)
-    prefill = kwargs.pop("prefill", False)
+    prefill = kwargs.pop("prefill", None)
     max_episode_steps = kwargs.pop("max_episode_steps", None)
     kwargs.pop("render_mode", None)  # a batch of text episodes has no frame to render
     return TextVectorEnv(
