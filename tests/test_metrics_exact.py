@@ -181,32 +181,6 @@ def test_rouge_tokens_of_letters_that_lowercase_to_ascii() -> None:
     assert tokenize_rouge("\u212aelvin", False) == ["kelvin"]
 
 
-def test_rouge_token_numbers_survive_a_clearing() -> None:
-    # The compiled route numbers stems through one shared dict (TOKEN_IDS). References cached
-    # before the dict is cleared keep stems without a number: the route must number afresh,
-    # and no number may ever stand for two different stems.
-    pytest.importorskip("numba")
-    tokenize = importlib.import_module("textgym.metrics._tokenize")
-    rouge_module = importlib.import_module("textgym.metrics.rouge")
-    hyp, refs = NEWS[0][0], NEWS[0][1]
-    rouge_module.use_jit(True)
-    try:
-        metrics.clear_caches()
-        first = metrics.rouge_scores(hyp, refs, ROUGE_VARIANTS[:3])
-        before = dict(tokenize.TOKEN_IDS)
-        tokenize.TOKEN_IDS.clear()
-        # The references are cached; their stems have no numbers now.
-        again = metrics.rouge_scores("the rate " + hyp, refs, ROUGE_VARIANTS[:3])
-        assert again == {v: oracle_rouge("the rate " + hyp, refs, v) for v in again}
-        assert first == {v: oracle_rouge(hyp, refs, v) for v in first}
-        metrics.rouge_scores("cats and dogs bark loudly", ["dogs bark"], ("rouge1",))
-        after = tokenize.TOKEN_IDS
-        assert set(before.values()).isdisjoint(after.values())
-        assert len(set(after.values())) == len(after)
-    finally:
-        rouge_module.use_jit(None)
-
-
 @pytest.mark.parametrize(
     "text",
     ["a...", ".5 and 5.", "1.-2", "x-\ny", "ends with -\n", "&amp;lt;b&amp;gt;",
@@ -574,30 +548,33 @@ def test_rouge_routes_agree_on_repetitive_text(hyp: list[str], refs: list[list[s
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.lists(st.sampled_from(WORDS), max_size=90),
+    st.lists(st.sampled_from(WORDS + ["running", "skies", "outings"]), max_size=90),
     st.lists(st.lists(st.sampled_from(WORDS), max_size=90), min_size=1, max_size=3),
+    st.booleans(),
 )
-@example(["cat", "sat"] * 40, [["sat", "cat", "mat"] * 25, ["cat"] * 63, ["the"] * 64])
+@example(["cat", "sat"] * 40, [["sat", "cat", "mat"] * 25, ["cat"] * 63, ["the"] * 64], False)
 def test_compiled_rouge_loops_on_texts_of_any_length(
-    hyp: list[str], refs: list[list[str]]
+    hyp: list[str], refs: list[list[str]], stem: bool
 ) -> None:
-    # The public routes hand the compiled loops texts of at most SHORT_TEXT_TOKENS tokens;
+    # The public route hands the compiled loops texts of at most rouge.TEXT_TOKENS tokens;
     # the loops themselves are exact at any length: the bit-parallel LCS up to 63 reference
     # tokens, the dynamic programme beyond, the n-gram numbering at every length.
     pytest.importorskip("numba")
     import numpy as np
 
-    from textgym.metrics._jit import as_integers
-    from textgym.metrics._text_jit import best_scores
-    from textgym.metrics._tokenize import tokenize_rouge
+    from textgym.metrics._text_jit import new_stem_table, rouge_text_scores
+    from textgym.metrics._tokenize import _ROUGE_BYTES_JOINED, tokenize_rouge
 
     h, rs = " ".join(hyp), [" ".join(r) for r in refs]
-    ids, bounds = as_integers([tokenize_rouge(t, False) for t in [h, *rs]])
     orders = [1, 2, 3, 9, 0]
-    data = np.array([*orders, *bounds, *ids], dtype=np.int64)
-    got = best_scores(data, len(orders), len(bounds)).tolist()
-    expected = _routed(h, rs, False, compiled=False)
+    text = "\x00".join([h, *rs]).encode("ascii").translate(_ROUGE_BYTES_JOINED)
+    data = np.frombuffer(bytes([int(stem), len(orders), *orders]) + text, dtype=np.uint8)
+    got = rouge_text_scores(data, 10**6, *new_stem_table()).tolist()
+    expected = _routed(h, rs, stem, compiled=False)
     assert got == [expected[v] for v in ("rouge1", "rouge2", "rouge3", "rouge9", "rougeL")]
+    # Over the limit: nothing, for the caller to score another way.
+    if max(len(tokenize_rouge(t, False)) for t in [h, *rs]) > 1:
+        assert rouge_text_scores(data, 1, *new_stem_table()).tolist() == []
 
 
 @pytest.mark.parametrize("compiled", [False, True])
@@ -608,6 +585,75 @@ def test_rouge_routes_on_real_and_long_text(compiled: bool) -> None:
     for hyp, refs in cases:
         for variant, value in _routed(hyp, refs, True, compiled).items():
             assert value == pytest.approx(oracle_rouge(hyp, refs, variant), abs=TOL), variant
+
+
+def test_rouge_compiled_route_stems_irregular_forms_and_fallbacks() -> None:
+    """The compiled route stems NLTK's irregular forms as NLTK does, and hands texts it must
+    not score (holding its separator byte, or over its token limit) to the Python route."""
+    pytest.importorskip("numba")
+    hyp = "The skies were dying; news of innings, outings and cannings. Proceed, exceed!"
+    refs = ["Dying skies: the news proceeds to succeed", "innings outing canning howe lying"]
+    long_hyp = " ".join(["token"] * 200) + " skies"  # past the compiled route's 200 tokens
+    cases = [(hyp, refs), (hyp + "\x00 tail", refs), (hyp, ["a\x00b skies"]), (long_hyp, refs)]
+    for h, r in cases:
+        for stem in (True, False):
+            compiled = _routed(h, r, stem, compiled=True)
+            assert compiled == _routed(h, r, stem, compiled=False)
+            for variant, value in compiled.items():
+                assert value == pytest.approx(oracle_rouge(h, r, variant, stem), abs=TOL)
+
+
+def test_rouge_stem_table_fills_empties_and_skips_long_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The compiled route's stem table gives the stems it was given when full, after
+    emptying itself (out of entries or of bytes), and for words too long to hold."""
+    pytest.importorskip("numba")
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    loops = importlib.import_module("textgym.metrics._text_jit")
+    long_word = "internationalisation" * 4  # over STEM_TABLE_WORD letters
+    assert len(long_word) > loops.STEM_TABLE_WORD
+    pairs = [(h, r) for h, r in REAL] + [
+        (f"{long_word} running {long_word}s", [f"runs {long_word}", "the running dogs"])
+    ]
+    expected = [_routed(h, r, True, compiled=False) for h, r in pairs]
+    for bits, store_bytes in ((2, 4096), (8, 40), (8, 9), (16, 1 << 20)):
+        table = loops.new_stem_table(bits, store_bytes)
+        monkeypatch.setattr(rouge_module, "_STEM_TABLE", table)
+        rouge_module.use_jit(True)
+        try:
+            for _ in range(2):  # the second pass finds what the first put in
+                got = [metrics.rouge_scores(h, r, ROUTED_VARIANTS) for h, r in pairs]
+                assert got == expected
+        finally:
+            rouge_module.use_jit(None)
+        count, used, _, capacity = table[0][:4].tolist()
+        assert 0 < count <= capacity and 0 < used <= store_bytes
+        if bits == 16:  # room for every word: each is put in once
+            words = {
+                w for h, r in pairs for t in (h, *r) for w in re.findall("[a-z0-9]+", t.lower())
+            }
+            assert count == len({w for w in words if 3 < len(w) <= loops.STEM_TABLE_WORD})
+
+
+def test_rouge_compiled_route_is_thread_safe() -> None:
+    """Threads scoring at once (the compiled loops release the GIL and share the stem
+    table) get what one thread gets."""
+    pytest.importorskip("numba")
+    from concurrent.futures import ThreadPoolExecutor
+
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    pairs = [(h, r) for h, r in REAL] * 20
+    rouge_module.use_jit(True)
+    try:
+        metrics.clear_caches()
+        with ThreadPoolExecutor(4) as pool:
+            together = list(pool.map(lambda p: metrics.rouge_scores(p[0], p[1]), pairs))
+        metrics.clear_caches()
+        alone = [metrics.rouge_scores(h, r) for h, r in pairs]
+    finally:
+        rouge_module.use_jit(None)
+    assert together == alone
 
 
 @pytest.mark.parametrize("variant", ["rouge1", "rouge2", "rouge4", "rougeL"])
@@ -694,9 +740,10 @@ def test_rouge_scores_batch_equals_rouge_scores(compiled: bool) -> None:
     from textgym.metrics import _porter
 
     rouge_module = importlib.import_module("textgym.metrics.rouge")
-    long_hyp = " ".join(NEWS[0][0] for _ in range(3))
-    hyps = [h for h, _ in REAL] + ["", "the cat", long_hyp, "A line.\nAnother line."]
-    refs = [r for _, r in REAL] + [["a cat"], ["the cat sat", "the cat"], REAL[0][1],
+    long_hyp = " ".join(NEWS[0][0] for _ in range(3))  # 105 tokens: the compiled route's
+    longer_hyp = " ".join(NEWS[0][0] for _ in range(7))  # 245: past it, the Python route's
+    hyps = [h for h, _ in REAL] + ["", "the cat", long_hyp, longer_hyp, "A line.\nAnother line."]
+    refs = [r for _, r in REAL] + [["a cat"], ["the cat sat", "the cat"], REAL[0][1], REAL[0][1],
                                    ["Another line.\nA line here."]]  # fmt: skip
     variants = ("rouge1", "rouge3", "rougeL", "rougeLsum")
     try:

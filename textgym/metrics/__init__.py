@@ -74,11 +74,11 @@ def clear_caches() -> None:
 
     Results never depend on the caches; this only frees memory (or measures cold-start cost).
     """
-    from ._tokenize import _STEM_CACHE, TOKEN_IDS
+    from ._tokenize import _STEM_CACHE
     from .bleu import SENTENCE_REFERENCES
     from .chrf import chrf_ref
     from .incremental import MEMOIZED_TOKENIZERS, _bleu_index
-    from .rouge import rouge_ref
+    from .rouge import clear_stem_table, rouge_ref
     from .rouge155 import clear_caches as clear_rouge155_caches
 
     for tokenizer in MEMOIZED_TOKENIZERS:
@@ -87,8 +87,8 @@ def clear_caches() -> None:
     SENTENCE_REFERENCES.clear()
     chrf_ref.cache_clear()
     rouge_ref.cache_clear()
+    clear_stem_table()
     _STEM_CACHE.clear()
-    TOKEN_IDS.clear()
     clear_rouge155_caches()
 
 

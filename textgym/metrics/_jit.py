@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from types import ModuleType
 
 #: Longest text (in tokens) the compiled ROUGE and BLEU routes take. Their n-gram counting is
@@ -63,26 +63,14 @@ class AutoJit:
         return self._loops
 
 
-def as_integers(
-    texts: Iterable[list[str]], known: Mapping[str, int] | None = None
-) -> tuple[list[int], list[int]]:
+def as_integers(texts: Iterable[list[str]]) -> tuple[list[int], list[int]]:
     """The tokens of ``texts`` concatenated as small integers (equal tokens, equal integers),
     and the texts' bounds (text ``k`` is ``ids[bounds[k]:bounds[k + 1]]``): the input of the
-    compiled ROUGE and BLEU loops.
-
-    ``known`` (such as ``_tokenize.TOKEN_IDS``, the stems' numbers) is used when it numbers
-    every token, in one C call; otherwise the tokens are numbered afresh.
-    """
+    compiled BLEU loops."""
     tokens: list[str] = []
     bounds = [0]
     for text in texts:
         tokens += text
         bounds.append(len(tokens))
-    if known is not None:
-        try:
-            # One C call over the dict under the GIL: no other thread's clearing interleaves.
-            return list(map(known.__getitem__, tokens)), bounds
-        except KeyError:  # a token without a number (a stem met before the last clearing)
-            pass
     index = dict(zip(dict.fromkeys(tokens), itertools.count()))
     return list(map(index.__getitem__, tokens)), bounds

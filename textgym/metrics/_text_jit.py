@@ -1,11 +1,15 @@
 """Compiled (numba) loops of the string-path metrics: ROUGE-N and ROUGE-L of a hypothesis
-against its references in one call (:func:`textgym.metrics.rouge_scores`), and BLEU's clipped
-n-gram matches of a reference set met for the first time (:mod:`textgym.metrics.bleu`).
+against its references in one call (:func:`textgym.metrics.rouge_scores`, from the texts'
+bytes, tokenised, stemmed and numbered here: :func:`rouge_text_scores`, and of many pairs
+in one call, :func:`rouge_text_scores_many`), and BLEU's clipped n-gram matches of a
+reference set met for the first time (:mod:`textgym.metrics.bleu`).
 
 On sentence-length text the Python route's cost is its fixed work per text (``Counter``
 objects, a dict of LCS bit masks or of n-gram sets, a dozen small calls per variant or order)
-more than the arithmetic. Here the caller maps the tokens of the hypothesis and its references
-to small integers (equal tokens, equal integers) and one call does the counting:
+more than the arithmetic. Here one call does it all: for BLEU the caller maps the tokens of the
+hypothesis and its references to small integers (equal tokens, equal integers); for ROUGE the
+call takes the texts' bytes, splits the words, stems them (Porter's rules compiled, or a
+table of the words stemmed before) and numbers the stems itself. Then it counts:
 
 * clipped n-gram matches, ``sum min(hyp count, ref count)``: for ROUGE by numbering the
   n-grams (a small open-addressing table per call) and counting per number, linear in the
@@ -25,6 +29,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from ._porter_jit import _stem
 
 
 @njit(cache=True, nogil=True)
@@ -259,38 +265,276 @@ def _longest(bounds):  # noqa: ANN001, ANN202
     return longest
 
 
+def _irregular_table() -> tuple[np.ndarray, np.ndarray]:
+    """NLTK's irregular forms that rouge-score stems (over 3 characters) as (bytes, offsets):
+    form ``r`` is ``bytes[offsets[r, 0]:offsets[r, 1]]``, its stem
+    ``bytes[offsets[r, 1]:offsets[r, 2]]``."""
+    from ._porter import _IRREGULAR
+
+    data = bytearray()
+    offsets = []
+    for word, stem in _IRREGULAR.items():
+        if len(word) > 3:
+            start = len(data)
+            data += word.encode("ascii")
+            middle = len(data)
+            data += stem.encode("ascii")
+            offsets.append((start, middle, len(data)))
+    return np.frombuffer(bytes(data), dtype=np.uint8).copy(), np.array(offsets, dtype=np.int64)
+
+
+_IRREGULAR_BYTES, _IRREGULAR_OFFSETS = _irregular_table()
+
+
 @njit(cache=True, nogil=True)
-def best_scores(data, num_variants, num_bounds):  # noqa: ANN001, ANN201
-    """Best F-measure over the references for each variant, for one hypothesis.
+def _irregular(w, k):  # noqa: ANN001, ANN202
+    """If the ``k`` letters of ``w`` are an irregular form, its stem in place and its length;
+    else -1."""
+    for r in range(_IRREGULAR_OFFSETS.shape[0]):
+        start = _IRREGULAR_OFFSETS[r, 0]
+        middle = _IRREGULAR_OFFSETS[r, 1]
+        end = _IRREGULAR_OFFSETS[r, 2]
+        if middle - start != k:
+            continue
+        same = True
+        for i in range(k):
+            if w[i] != _IRREGULAR_BYTES[start + i]:
+                same = False
+                break
+        if same:
+            for i in range(end - middle):
+                w[i] = _IRREGULAR_BYTES[middle + i]
+            return end - middle
+    return -1
+
+
+#: Words longer than this are stemmed without the stem table (a table entry's lengths).
+STEM_TABLE_WORD = 64
+# The stem table's layout (one int64 array): its header, then the slots, then the entries.
+_COUNT, _USED, _BITS, _CAPACITY, _HEADER = 0, 1, 2, 3, 4
+
+
+def new_stem_table(bits: int = 16, store_bytes: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """An empty stem table for :func:`rouge_text_scores`: ``(table, store)``.
+
+    ``table`` (int64): a header (entries used, store bytes used, ``bits``, capacity), then
+    ``2**bits`` slots (an entry's index, -1 if free), then two numbers per entry: where its
+    word's bytes start in ``store`` (its stem's follow them) and ``word length * 256 + stem
+    length``. It holds up to ``2**(bits - 1)`` words; when full (or ``store`` is) it empties
+    and fills again.
+    """
+    capacity = 1 << (bits - 1)
+    table = np.empty(_HEADER + (1 << bits) + 2 * capacity, dtype=np.int64)
+    table[:_HEADER] = (0, 0, bits, capacity)
+    table[_HEADER : _HEADER + (1 << bits)] = -1
+    return table, np.empty(store_bytes, dtype=np.uint8)
+
+
+def clear_stem_table(table: np.ndarray) -> None:
+    """Empty a table of :func:`new_stem_table`."""
+    table[_COUNT] = table[_USED] = 0
+    table[_HEADER : _HEADER + (1 << int(table[_BITS]))] = -1
+
+
+@njit(cache=True, nogil=True)
+def _hash(w, start, k):  # noqa: ANN001, ANN202
+    h = 0
+    for i in range(start, start + k):
+        h = (h * 131 + w[i]) & 0xFFFFFFFFFFFF
+    return h ^ (h >> 17)
+
+
+@njit(cache=True, nogil=True)
+def _stem_word(data, word, k, w, cv, table, store):  # noqa: ANN001, ANN202
+    """The stem of the ``k > 3`` letters ``data[word:word + k]`` into ``w``, its length;
+    from the stem table when it holds the word, else made and put there."""
+    cacheable = k <= STEM_TABLE_WORD and 2 * k <= store.shape[0]  # a stem is no longer
+    bits = table[_BITS]
+    mask = (1 << bits) - 1
+    entries = _HEADER + (1 << bits)
+    s = 0
+    if cacheable:
+        s = _hash(data, word, k) & mask
+        while True:
+            e = table[_HEADER + s]
+            if e < 0:
+                break
+            start = table[entries + 2 * e]
+            lengths = table[entries + 2 * e + 1]
+            if lengths >> 8 == k:
+                same = True
+                for i in range(k):
+                    if store[start + i] != data[word + i]:
+                        same = False
+                        break
+                if same:
+                    n = lengths & 255
+                    for i in range(n):
+                        w[i] = store[start + k + i]
+                    return n
+            s = (s + 1) & mask
+    for i in range(k):
+        w[i] = data[word + i]
+    irregular = _irregular(w, k)
+    n = irregular if irregular >= 0 else _stem(w, k, cv)
+    if cacheable:
+        if table[_COUNT] >= table[_CAPACITY] or table[_USED] + k + n > store.shape[0]:
+            table[_COUNT] = table[_USED] = 0
+            for i in range(1 << bits):
+                table[_HEADER + i] = -1
+            s = _hash(data, word, k) & mask
+        e = table[_COUNT]
+        start = table[_USED]
+        table[_HEADER + s] = e
+        table[entries + 2 * e] = start
+        table[entries + 2 * e + 1] = k * 256 + n
+        for i in range(k):
+            store[start + i] = data[word + i]
+        for i in range(n):
+            store[start + k + i] = w[i]
+        table[_COUNT] = e + 1
+        table[_USED] = start + k + n
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _orders_of(data):  # noqa: ANN001, ANN202
+    """The header of :func:`rouge_text_scores`' ``data``: (stem, orders, where texts start)."""
+    num_variants = np.int64(data[1])
+    orders = np.empty(num_variants, dtype=np.int64)
+    for v in range(num_variants):
+        orders[v] = data[2 + v]
+    return data[0] != 0, orders, 2 + num_variants
+
+
+@njit(cache=True, nogil=True)
+def _text_ids(data, first, stem, table, store):  # noqa: ANN001, ANN202
+    """(ids, bounds) of the texts of ``data[first:]`` (see :func:`rouge_text_scores`): text
+    ``k``'s tokens are ``ids[bounds[k]:bounds[k + 1]]``, equal stems equal numbers."""
+    size = data.shape[0]
+    num_texts = 1
+    for p in range(first, size):
+        if data[p] == 0:
+            num_texts += 1
+    most = (size - first) // 2 + 1  # tokens and distinct stems: at most one per 2 bytes
+    ids = np.empty(most, dtype=np.int64)
+    bounds = np.zeros(num_texts + 1, dtype=np.int64)
+    w = np.empty(size + 1, dtype=np.uint8)
+    cv = np.empty(size + 1, dtype=np.uint8)
+    stems = np.empty(size, dtype=np.uint8)  # the distinct stems' bytes, one after another
+    starts = np.zeros(most + 1, dtype=np.int64)  # stem s is stems[starts[s]:starts[s + 1]]
+    bits = 4
+    while (1 << bits) < 2 * most:
+        bits += 1
+    mask = (1 << bits) - 1
+    slots = np.full(1 << bits, -1, dtype=np.int64)
+    distinct = 0
+    count = 0
+    text = 0
+    word = -1
+    for p in range(first, size + 1):
+        byte = data[p] if p < size else 0
+        if byte != 32 and byte != 0:
+            if word < 0:
+                word = p
+            continue
+        if word >= 0:
+            k = p - word
+            if stem and k > 3:
+                k = _stem_word(data, word, k, w, cv, table, store)
+            else:
+                for i in range(k):
+                    w[i] = data[word + i]
+            word = -1
+            if k > 0:  # rouge-score drops a token whose stem is not [a-z0-9]+
+                s = _hash(w, 0, k) & mask
+                while True:
+                    e = slots[s]
+                    if e < 0:
+                        e = slots[s] = distinct
+                        at = starts[distinct]
+                        for i in range(k):
+                            stems[at + i] = w[i]
+                        starts[distinct + 1] = at + k
+                        distinct += 1
+                        break
+                    at = starts[e]
+                    if starts[e + 1] - at == k:
+                        same = True
+                        for i in range(k):
+                            if stems[at + i] != w[i]:
+                                same = False
+                                break
+                        if same:
+                            break
+                    s = (s + 1) & mask
+                ids[count] = e
+                count += 1
+        if byte == 0:
+            text += 1
+            bounds[text] = count
+    return ids[:count], bounds
+
+
+@njit(cache=True, nogil=True)
+def _short(bounds, first, last, max_tokens):  # noqa: ANN001, ANN202
+    """Whether texts ``first .. last - 1`` have at most ``max_tokens`` tokens each."""
+    for k in range(first, last):  # noqa: SIM110 - a loop numba compiles, not a generator
+        if bounds[k + 1] - bounds[k] > max_tokens:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def rouge_text_scores(data, max_tokens, table, store):  # noqa: ANN001, ANN201
+    """Best F-measure over the references for each variant, for one hypothesis, from the
+    texts' bytes: tokens, stems and numbers made here.
 
     Args:
-        data: int64: per variant, ``n`` for ROUGE-N and 0 for ROUGE-L; then the bounds of the
-            texts (text ``k`` is ``ids[bounds[k]:bounds[k + 1]]``; text 0 is the hypothesis,
-            then one per reference); then ``ids``: the texts' token integers, concatenated.
-            One array: a call's fixed cost is per argument.
-        num_variants: How many orders ``data`` starts with.
-        num_bounds: How many bounds follow them (the number of texts plus one).
+        data: uint8: ``stem`` (0 or 1), the number of variants, per variant ``n`` for ROUGE-N
+            and 0 for ROUGE-L; then the hypothesis and its references, each as rouge-score's
+            tokeniser sees it (lowercase ASCII letters and digits, every other character a
+            space), separated by single 0 bytes.
+        max_tokens: The most tokens a text may have.
+        table, store: A stem table (:func:`new_stem_table`), read and filled; one caller at
+            a time (the loops release the GIL).
 
     Returns:
-        float64 array, one F-measure per variant.
+        float64 array, one F-measure per variant; empty if a text has more than
+        ``max_tokens`` tokens (the caller then scores by another route).
+
+    Each word of more than 3 letters is stemmed (when ``stem``) as rouge-score stems it
+    (NLTK's irregular forms first, then Porter's rules: :func:`._porter_jit._stem`), or found
+    in the stem table; a stem gets the number of the first equal stem of the call (a table
+    of the stems' bytes), which is all :func:`_best` needs of a token.
     """
-    orders = data[:num_variants]
-    bounds = data[num_variants : num_variants + num_bounds]
-    ids = data[num_variants + num_bounds :]
-    out = np.zeros(num_variants)
+    stem, orders, first = _orders_of(data)
+    ids, bounds = _text_ids(data, first, stem, table, store)
+    num_texts = bounds.shape[0] - 1
+    if not _short(bounds, 0, num_texts, max_tokens):
+        return np.empty(0)
+    out = np.zeros(orders.shape[0])
     row = np.empty(_longest(bounds) + 1, dtype=np.int64)
-    _best(ids, bounds, 0, num_bounds - 1, orders, out, row)
+    _best(ids, bounds, 0, num_texts, orders, out, row)
     return out
 
 
 @njit(cache=True, nogil=True)
-def best_scores_many(ids, bounds, pairs, orders):  # noqa: ANN001, ANN201
-    """:func:`best_scores` of many hypotheses: pair ``p``'s texts are ``pairs[p]`` (its
-    hypothesis) to ``pairs[p + 1] - 1`` (its references), with ``ids`` and ``bounds`` as
-    there. Returns float64 ``(pairs, variants)``."""
+def rouge_text_scores_many(data, pairs, max_tokens, table, store):  # noqa: ANN001, ANN201
+    """:func:`rouge_text_scores` of many pairs: ``data`` holds every pair's texts, one after
+    another, and pair ``p``'s are texts ``pairs[p]`` (its hypothesis) to ``pairs[p + 1] - 1``.
+
+    Returns:
+        float64 ``(pairs, variants)``; NaN in the rows of pairs with a text over
+        ``max_tokens`` tokens.
+    """
+    stem, orders, first = _orders_of(data)
+    ids, bounds = _text_ids(data, first, stem, table, store)
     num_pairs = pairs.shape[0] - 1
-    out = np.zeros((num_pairs, orders.shape[0]))
+    out = np.full((num_pairs, orders.shape[0]), np.nan)
     row = np.empty(_longest(bounds) + 1, dtype=np.int64)
     for p in range(num_pairs):
-        _best(ids, bounds, pairs[p], pairs[p + 1], orders, out[p], row)
+        if _short(bounds, pairs[p], pairs[p + 1], max_tokens):
+            out[p, :] = 0.0
+            _best(ids, bounds, pairs[p], pairs[p + 1], orders, out[p], row)
     return out

@@ -12,7 +12,6 @@ nltk is imported lazily: the first stemmed ROUGE call pays for it, nobody else d
 
 from __future__ import annotations
 
-import itertools
 import re
 import string
 
@@ -206,25 +205,12 @@ def _rouge_words(text: str, table: bytes = _ROUGE_BYTES) -> list[str]:
 _STEM_CACHE: dict[str, str] = {}
 _STEM_CACHE_LIMIT = 500_000
 
-#: A small integer per stem (and per word of at most 3 characters, its own stem), given when
-#: :func:`stem_new` first meets it: the compiled ROUGE loops compare tokens as integers, and
-#: mapping a text's stems through this dict is one C call where numbering them afresh per call
-#: (``as_integers``) cost about 5 us a pair. The numbers come from one counter that never
-#: restarts, so even across a clearing of the dict (or a renumbering) no number ever names two
-#: strings; and they are looked up per scoring call, never kept, so a renumbering between two
-#: calls changes nothing.
-TOKEN_IDS: dict[str, int] = {}
-_NEXT_ID = itertools.count()
-
-
 def stem_new(tokens: list[str]) -> None:
     """Put the stems of the tokens missing from the stem cache in it, in one batch (one call
     of the compiled stemmer when it is in use); :func:`stem_tokens` then finds them all."""
     cache = _STEM_CACHE
     if len(cache) > _STEM_CACHE_LIMIT:
         cache.clear()
-    if len(TOKEN_IDS) > _STEM_CACHE_LIMIT:
-        TOKEN_IDS.clear()
     missing = set(tokens).difference(cache)
     if not missing:
         return
@@ -234,10 +220,6 @@ def stem_new(tokens: list[str]) -> None:
     if len(long) < len(missing):
         short = missing.difference(long)
         cache.update(zip(short, short, strict=True))
-        # The counter is endless: zip stops at the tokens. A token already numbered gets a
-        # new number, which is harmless (numbers are looked up per call, never stored) and
-        # cheaper than finding the ones without.
-        TOKEN_IDS.update(zip(short, _NEXT_ID, strict=False))
     if not long:
         return
     # NLTK's PorterStemmer().stem, as rouge-score calls it, faster (compiled with numba).
@@ -247,8 +229,6 @@ def stem_new(tokens: list[str]) -> None:
     else:
         for tok, stem in zip(long, stems, strict=True):
             cache[tok] = stem if _ROUGE_VALID.fullmatch(stem) else ""
-        stems = [stem for stem in stems if _ROUGE_VALID.fullmatch(stem)]
-    TOKEN_IDS.update(zip(stems, _NEXT_ID, strict=False))
 
 
 def stem_tokens(tokens: list[str]) -> list[str]:

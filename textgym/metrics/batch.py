@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ._jit import SHORT_TEXT_TOKENS
 from ._tokenize import tokenize_13a_many, tokenize_rouge_many
 from ._validate import check_hypotheses, check_references_list
 from .bleu import SENTENCE_REFERENCES, bleu_from_stats
@@ -20,9 +19,8 @@ from .rouge import (
     check_variant,
     compiled_loops,
     rouge_ref,
-    rouge_refs,
     rouge_scores,
-    score_compiled_many,
+    score_text_many,
     score_variant,
 )
 from .rouge155 import check_flavor
@@ -134,32 +132,27 @@ def rouge_scores_batch(
             for v, value in rouge_scores(hyp, refs, variants, stem, flavor).items():
                 out[v][i] = value
         return out
+    import numpy
+
     token_variants = tuple(v for v in variants if v != "rougeLsum")
-    # rougeLsum tokenises each hypothesis sentence itself (score_variant).
-    token_lists = tokenize_rouge_many(hyps, stem) if token_variants else [[] for _ in hyps]
-    done: set[int] = set()
+    done = numpy.zeros(n, dtype=numpy.bool_)
     loops = compiled_loops() if token_variants else None
-    if loops is not None:
-        # numba: the pairs of short texts in one compiled call (textgym.metrics._text_jit)
-        data = rouge_refs([ref for refs in refs_list for ref in refs], stem)
-        short, pairs, start = [], [], 0
-        for i, refs in enumerate(refs_list):
-            pair = data[start : start + len(refs)]
-            start += len(refs)
-            if len(token_lists[i]) <= SHORT_TEXT_TOKENS and all(
-                len(ref.tokens) <= SHORT_TEXT_TOKENS for ref in pair
-            ):
-                short.append(i)
-                pairs.append(pair)
-        if short:
-            scores = score_compiled_many(
-                loops, [token_lists[i] for i in short], pairs, token_variants, stem
-            )
+    if loops is not None and n:
+        # numba: every pair in one compiled call that tokenises and stems too
+        # (textgym.metrics._text_jit.rouge_text_scores_many); NaN rows: a text too long.
+        scores = score_text_many(loops, hyps, refs_list, token_variants, stem)
+        if scores is not None:
+            done = ~numpy.isnan(scores[:, 0])
             for k, v in enumerate(token_variants):
-                out[v][short] = [row[k] for row in scores]
-            done.update(short)
+                out[v][done] = scores[done, k]
+    # rougeLsum tokenises each hypothesis sentence itself (score_variant).
+    rest = numpy.flatnonzero(~done).tolist() if token_variants else []
+    token_lists: list[list[str]] = [[] for _ in hyps]
+    if rest:
+        for i, tokens in zip(rest, tokenize_rouge_many([hyps[i] for i in rest], stem), strict=True):
+            token_lists[i] = tokens
     for i, (hyp, refs, tokens) in enumerate(zip(hyps, refs_list, token_lists, strict=True)):
-        todo = [v for v in variants if v == "rougeLsum" or i not in done]
+        todo = [v for v in variants if v == "rougeLsum" or not done[i]]
         if not todo:
             continue
         cache: dict = {}
