@@ -656,6 +656,27 @@ def test_rouge_compiled_route_is_thread_safe() -> None:
     assert together == alone
 
 
+def _score_first_real_pair() -> dict[str, float]:
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    rouge_module.use_jit(True)
+    return metrics.rouge_scores(REAL[0][0], REAL[0][1])
+
+
+def test_rouge_compiled_route_in_a_process_forked_while_the_table_is_held() -> None:
+    """A child forked while a thread holds the stem table's lock gets a lock of its own (else
+    its first compiled ROUGE call would wait forever)."""
+    pytest.importorskip("numba")
+    import multiprocessing
+
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    expected = _score_first_real_pair()
+    rouge_module.use_jit(None)
+    context = multiprocessing.get_context("fork")
+    with rouge_module._STEM_TABLE_LOCK, context.Pool(1) as pool:
+        got = pool.apply_async(_score_first_real_pair).get(timeout=30)
+    assert got == expected
+
+
 @pytest.mark.parametrize("variant", ["rouge1", "rouge2", "rouge4", "rougeL"])
 def test_rouge_batch_routes_agree(variant: str) -> None:
     pytest.importorskip("numba")

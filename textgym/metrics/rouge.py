@@ -9,6 +9,7 @@ Hyyro, where one Python big-int step processes a whole DP row.
 from __future__ import annotations
 
 import importlib
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -40,6 +41,15 @@ TEXT_TOKENS = 200
 # one call at a time reads and fills it.
 _STEM_TABLE: tuple[Any, Any] | None = None
 _STEM_TABLE_LOCK = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    # A process forked while another thread held the lock would wait for it forever.
+    global _STEM_TABLE_LOCK
+    _STEM_TABLE_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def clear_stem_table() -> None:
