@@ -72,6 +72,58 @@ def test_lcs_length_properties(a: list[str], b: list[str]) -> None:
     assert lcs_length(a, a) == len(a)
 
 
+def _table_lcs(a: list[str], b: list[str]) -> int:
+    """The textbook dynamic programme: the oracle of the bit-parallel lcs_length."""
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            table[i + 1][j + 1] = (
+                table[i][j] + 1 if x == y else max(table[i][j + 1], table[i + 1][j])
+            )
+    return table[-1][-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from("abcde"), max_size=80), st.lists(st.sampled_from("abcde"), max_size=80)
+)
+def test_lcs_length_equals_the_table(a: list[str], b: list[str]) -> None:
+    assert lcs_length(a, b) == _table_lcs(a, b)
+
+
+# A dense episode's texts: each one the last with a piece appended (a word, a word's
+# continuation, a template word), or at times something else altogether.
+edits = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("append"), st.sampled_from([" bob", " sister", " is", " cat", "s", "ter", "."])
+        ),
+        st.tuples(st.just("replace"), st.sampled_from(["", "bob", "tom sister", "your is"])),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    edits,
+    st.lists(
+        st.sampled_from(["bob sister cat", "your sister is called bob .", "", "cat cat bob"]),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_content_tracker_equals_the_metric_on_every_text(
+    steps: list[tuple[str, str]], refs: list[str]
+) -> None:
+    tracker = ContentScorer(TEMPLATE).start(refs)
+    text = ""
+    assert tracker.update(text) == content_rouge_l(text, refs, TEMPLATE)
+    for kind, piece in steps:
+        text = text + piece if kind == "append" else piece
+        assert tracker.update(text) == content_rouge_l(text, refs, TEMPLATE), text
+
+
 @settings(max_examples=200, deadline=None)
 @given(words, words)
 def test_score_is_in_unit_interval_and_the_reference_is_best(h: list[str], r: list[str]) -> None:

@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterable, Sequence
 
 from ._validate import check_hypothesis, check_references
+from .rouge import lcs_length as bit_lcs_length
+from .rouge import lcs_masks
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 
@@ -54,30 +56,32 @@ def normalise_template_words(words: Iterable[str]) -> frozenset[str]:
 
 
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
-    """Length of the longest common subsequence of two token sequences (O(len(a) * len(b)))."""
+    """Length of the longest common subsequence of two token sequences.
+
+    Bit-parallel (:func:`textgym.metrics.rouge.lcs_length`): one Python big-int step per token
+    of ``a`` instead of a table cell per pair of tokens (the tests compare it with the table).
+    """
     if not a or not b:
         return 0
-    row = [0] * (len(b) + 1)
-    for x in a:
-        diagonal = 0
-        for j, y in enumerate(b):
-            above = row[j + 1]
-            row[j + 1] = diagonal + 1 if x == y else max(above, row[j])
-            diagonal = above
-    return row[-1]
+    return bit_lcs_length(lcs_masks(b), len(b), a)
+
+
+def f1_of_lcs(common: int, hyp_len: int, ref_len: int) -> float:
+    """F1 of an LCS of ``common`` tokens between content-token sequences of these lengths, with
+    this module's empty-side rules (see the module docstring)."""
+    if not ref_len:
+        return 1.0
+    if not hyp_len or common == 0:
+        return 0.0
+    precision, recall = common / hyp_len, common / ref_len
+    return 2 * precision * recall / (precision + recall)
 
 
 def lcs_f1(hyp: Sequence[str], ref: Sequence[str]) -> float:
     """F1 of the LCS of two content-token sequences, with this module's empty-side rules."""
-    if not ref:
-        return 1.0
-    if not hyp:
-        return 0.0
-    common = lcs_length(hyp, ref)
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(hyp), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
+    if not ref or not hyp:
+        return f1_of_lcs(0, len(hyp), len(ref))
+    return f1_of_lcs(lcs_length(hyp, ref), len(hyp), len(ref))
 
 
 def content_rouge_l(

@@ -17,8 +17,9 @@ from textgym.metrics.content import (
     ENGLISH_FUNCTION_WORDS,
     content_rouge_l,
     content_tokens,
-    lcs_f1,
+    f1_of_lcs,
 )
+from textgym.metrics.rouge import lcs_masks
 from textgym.rewards.base import Scorer, ScoreTracker
 
 #: The name of the content factor in reward specs (``"bleu*content"``).
@@ -52,20 +53,46 @@ class ContentScorer:
 
 
 class _ContentTracker:
-    """Content tokens of the references computed once; the hypothesis's LCS is recomputed only
-    when its content tokens change (most dense steps add a template word or extend a word)."""
+    """Content tokens of the references computed once; the LCS against each reference is kept
+    per hypothesis prefix (the bit-parallel row after each content token), so a new text costs
+    one step per content token after the prefix it shares with the last one: most dense steps
+    add a template word (nothing to do) or a content token, or extend the last word (one)."""
 
     def __init__(self, references: list[list[str]], template_words: frozenset[str]) -> None:
         self._refs = references
         self._template_words = template_words
+        self._masks = [lcs_masks(ref) for ref in references]
+        self._full = [(1 << len(ref)) - 1 for ref in references]
+        # Per reference, the bit-parallel LCS row after each content token of self._hyp.
+        self._rows = [[full] for full in self._full]
         self._hyp: list[str] | None = None
         self._value = 0.0
 
     def update(self, text: str) -> float:
         hyp = content_tokens(text, self._template_words)
-        if hyp != self._hyp:
-            self._hyp = hyp
-            self._value = max(lcs_f1(hyp, ref) for ref in self._refs)
+        old = self._hyp
+        if hyp == old:
+            return self._value
+        shared = 0
+        if old is not None:
+            limit = min(len(old), len(hyp))
+            while shared < limit and old[shared] == hyp[shared]:
+                shared += 1
+        self._hyp = hyp
+        values = []
+        for ref, masks, full, rows in zip(
+            self._refs, self._masks, self._full, self._rows, strict=True
+        ):
+            del rows[shared + 1 :]
+            row = rows[shared]
+            for token in hyp[shared:]:
+                match = masks.get(token)
+                if match is not None:
+                    u = row & match
+                    row = ((row + u) | (row - u)) & full
+                rows.append(row)
+            values.append(f1_of_lcs(len(ref) - row.bit_count(), len(hyp), len(ref)))
+        self._value = max(values)
         return self._value
 
 
