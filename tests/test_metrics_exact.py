@@ -601,6 +601,15 @@ def test_rouge_compiled_route_stems_irregular_forms_and_fallbacks() -> None:
             assert compiled == _routed(h, r, stem, compiled=False)
             for variant, value in compiled.items():
                 assert value == pytest.approx(oracle_rouge(h, r, variant, stem), abs=TOL)
+    # More variants than the call's one-byte header counts: the Python route, same scores.
+    rouge_module = importlib.import_module("textgym.metrics.rouge")
+    rouge_module.use_jit(True)
+    try:
+        many = metrics.rouge_scores(hyp, refs, ["rouge1", "rougeL"] * 200)
+    finally:
+        rouge_module.use_jit(None)
+    python = _routed(hyp, refs, True, compiled=False)
+    assert many == {"rouge1": python["rouge1"], "rougeL": python["rougeL"]}
 
 
 def test_rouge_stem_table_fills_empties_and_skips_long_words(

@@ -380,7 +380,7 @@ def _text_data(texts: Sequence[str], variants: Sequence[str], stem: bool) -> Any
     import numpy as np
 
     joined = _BATCH_SEP.join(texts)
-    if joined.count(_BATCH_SEP) != len(texts) - 1:
+    if joined.count(_BATCH_SEP) != len(texts) - 1 or len(variants) > 255:  # header: one byte
         return None
     # rouge-score's tokens as _tokenize._rouge_words makes them, for all texts in one pass.
     data = joined.encode("ascii") if joined.isascii() else joined.lower().encode("ascii", "replace")
