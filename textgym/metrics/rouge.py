@@ -376,7 +376,7 @@ def rouge_scores(
 
 def _text_data(texts: Sequence[str], variants: Sequence[str], stem: bool) -> Any:
     """The ``data`` of ``rouge_text_scores`` for ``texts``, or ``None`` if a text holds the
-    byte that separates them."""
+    byte that separates them or there are more variants than a header byte counts."""
     import numpy as np
 
     joined = _BATCH_SEP.join(texts)
