@@ -258,7 +258,7 @@ def test_np_randoms_round_trip_replays_the_same_draws() -> None:
     envs.close()
 
 
-@pytest.mark.parametrize("draws", [3, 32], ids=["refill-often", "default"])
+@pytest.mark.parametrize("draws", [3, 32, 256], ids=["refill-often", "32", "default"])
 def test_buffered_draws_follow_each_envs_generator(monkeypatch, draws: int) -> None:
     """Sample draws are buffered per env; sequences and generator states still equal Sync's.
 

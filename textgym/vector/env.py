@@ -22,7 +22,10 @@ from textgym.vector.id_metrics import IdMetrics, clip_unit, plan_id_metrics
 
 _SLOTS_MAX = 50_000  # samples whose prompt row (and reference data) are kept
 _SLOTS_BYTES = 64 * 2**20  # ... within this many bytes of prompt rows
-_DRAWS = 32  # sample draws buffered per env (see TextVectorEnv._draw)
+# Sample draws buffered per env (see TextVectorEnv._draw): a refill costs a generator state copy
+# and an array draw, so fewer refills are cheaper (32 -> 256 measured 5% faster steps on
+# TextDial-v1 at N=256), for 2 KiB an env.
+_DRAWS = 256
 _PREFILL_BATCH = 1024  # samples stored per batch by TextVectorEnv.prefill
 # From this many envs the default (prefill=None) prefills at the first reset. Below it a step
 # costs so little in all that the policy, not the env, sets the pace, and a small env made for
@@ -703,7 +706,7 @@ class TextVectorEnv(VectorEnv):
                     array = np.zeros(n, dtype=type(head))
                     array[rows] = self._row_info[key][rows]
                 else:
-                    array = np.full(n, None, dtype=object)
+                    array = np.empty(n, dtype=object)  # every element None (numpy's rule)
                     if key == "generated":
                         array[rows] = self._texts[rows]
                     else:
