@@ -19,7 +19,7 @@ from textgym.metrics.content import (
     content_tokens,
     f1_of_lcs,
 )
-from textgym.metrics.rouge import lcs_masks
+from textgym.metrics.rouge import lcs_masks, lcs_state_step
 from textgym.rewards.base import Scorer, ScoreTracker
 
 #: The name of the content factor in reward specs (``"bleu*content"``).
@@ -86,10 +86,7 @@ class _ContentTracker:
             del rows[shared + 1 :]
             row = rows[shared]
             for token in hyp[shared:]:
-                match = masks.get(token)
-                if match is not None:
-                    u = row & match
-                    row = ((row + u) | (row - u)) & full
+                row = lcs_state_step(row, token, masks, full)
                 rows.append(row)
             values.append(f1_of_lcs(len(ref) - row.bit_count(), len(hyp), len(ref)))
         self._value = max(values)
