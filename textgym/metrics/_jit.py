@@ -15,10 +15,11 @@ import sys
 from collections.abc import Iterable
 from types import ModuleType
 
-#: Longest text (in tokens) the compiled ROUGE and BLEU routes take. Their n-gram counting is
-#: quadratic in the text length: on sentence-length text it beats the Python route (cold
-#: ROUGE 2x at 25 tokens), from about 50 tokens the Python route's cached reference tables
-#: win (measured on 50-400-token texts: compiled 1.3x slower warm at 50 tokens, 6x at 400).
+#: Longest text (in tokens) the compiled BLEU route takes (ROUGE's: ``rouge.TEXT_TOKENS``). Its
+#: n-gram counting is quadratic in the text length: on sentence-length text it beats the Python
+#: route, from about 50 tokens the Python route's cached reference tables win (measured for
+#: the earlier compiled ROUGE counting, the same scheme, on 50-400-token texts: 1.3x slower warm
+#: at 50 tokens, 6x at 400).
 SHORT_TEXT_TOKENS = 40
 
 

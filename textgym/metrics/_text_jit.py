@@ -287,6 +287,15 @@ _IRREGULAR_BYTES, _IRREGULAR_OFFSETS = _irregular_table()
 
 
 @njit(cache=True, nogil=True)
+def _same_bytes(a, a0, b, b0, k):  # noqa: ANN001, ANN202
+    """Whether ``a[a0:a0 + k]`` and ``b[b0:b0 + k]`` hold the same bytes."""
+    for i in range(k):  # noqa: SIM110 - a loop numba compiles, not a generator
+        if a[a0 + i] != b[b0 + i]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _irregular(w, k):  # noqa: ANN001, ANN202
     """If the ``k`` letters of ``w`` are an irregular form, its stem in place and its length;
     else -1."""
@@ -294,16 +303,8 @@ def _irregular(w, k):  # noqa: ANN001, ANN202
         start = _IRREGULAR_OFFSETS[r, 0]
         middle = _IRREGULAR_OFFSETS[r, 1]
         end = _IRREGULAR_OFFSETS[r, 2]
-        if middle - start != k:
-            continue
-        same = True
-        for i in range(k):
-            if w[i] != _IRREGULAR_BYTES[start + i]:
-                same = False
-                break
-        if same:
-            for i in range(end - middle):
-                w[i] = _IRREGULAR_BYTES[middle + i]
+        if middle - start == k and _same_bytes(w, 0, _IRREGULAR_BYTES, start, k):
+            w[: end - middle] = _IRREGULAR_BYTES[middle:end]
             return end - middle
     return -1
 
@@ -361,20 +362,12 @@ def _stem_word(data, word, k, w, cv, table, store):  # noqa: ANN001, ANN202
                 break
             start = table[entries + 2 * e]
             lengths = table[entries + 2 * e + 1]
-            if lengths >> 8 == k:
-                same = True
-                for i in range(k):
-                    if store[start + i] != data[word + i]:
-                        same = False
-                        break
-                if same:
-                    n = lengths & 255
-                    for i in range(n):
-                        w[i] = store[start + k + i]
-                    return n
+            if lengths >> 8 == k and _same_bytes(store, start, data, word, k):
+                n = lengths & 255
+                w[:n] = store[start + k : start + k + n]
+                return n
             s = (s + 1) & mask
-    for i in range(k):
-        w[i] = data[word + i]
+    w[:k] = data[word : word + k]
     irregular = _irregular(w, k)
     n = irregular if irregular >= 0 else _stem(w, k, cv)
     if cacheable:
@@ -388,10 +381,8 @@ def _stem_word(data, word, k, w, cv, table, store):  # noqa: ANN001, ANN202
         table[_HEADER + s] = e
         table[entries + 2 * e] = start
         table[entries + 2 * e + 1] = k * 256 + n
-        for i in range(k):
-            store[start + i] = data[word + i]
-        for i in range(n):
-            store[start + k + i] = w[i]
+        store[start : start + k] = data[word : word + k]
+        store[start + k : start + k + n] = w[:n]
         table[_COUNT] = e + 1
         table[_USED] = start + k + n
     return n
@@ -443,8 +434,7 @@ def _text_ids(data, first, stem, table, store):  # noqa: ANN001, ANN202
             if stem and k > 3:
                 k = _stem_word(data, word, k, w, cv, table, store)
             else:
-                for i in range(k):
-                    w[i] = data[word + i]
+                w[:k] = data[word : word + k]
             word = -1
             if k > 0:  # rouge-score drops a token whose stem is not [a-z0-9]+
                 s = _hash(w, 0, k) & mask
@@ -453,20 +443,13 @@ def _text_ids(data, first, stem, table, store):  # noqa: ANN001, ANN202
                     if e < 0:
                         e = slots[s] = distinct
                         at = starts[distinct]
-                        for i in range(k):
-                            stems[at + i] = w[i]
+                        stems[at : at + k] = w[:k]
                         starts[distinct + 1] = at + k
                         distinct += 1
                         break
                     at = starts[e]
-                    if starts[e + 1] - at == k:
-                        same = True
-                        for i in range(k):
-                            if stems[at + i] != w[i]:
-                                same = False
-                                break
-                        if same:
-                            break
+                    if starts[e + 1] - at == k and _same_bytes(stems, at, w, 0, k):
+                        break
                     s = (s + 1) & mask
                 ids[count] = e
                 count += 1

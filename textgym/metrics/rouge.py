@@ -388,11 +388,12 @@ def _text_data(texts: Sequence[str], variants: Sequence[str], stem: bool) -> Any
     return np.frombuffer(header + data.translate(_ROUGE_BYTES_JOINED), dtype=np.uint8)
 
 
-def stem_table() -> tuple[Any, Any]:
-    """The compiled route's stem table (made at the first call); hold ``_STEM_TABLE_LOCK``."""
+def stem_table(loops: ModuleType) -> tuple[Any, Any]:
+    """The compiled route's stem table (made by ``loops`` at the first call); hold
+    ``_STEM_TABLE_LOCK``."""
     global _STEM_TABLE
     if _STEM_TABLE is None:
-        _STEM_TABLE = importlib.import_module("textgym.metrics._text_jit").new_stem_table()
+        _STEM_TABLE = loops.new_stem_table()
     return _STEM_TABLE
 
 
@@ -418,7 +419,7 @@ def _text_scores(
     if data is None:
         return None
     with _STEM_TABLE_LOCK:  # the loops release the GIL and write the table
-        scores = loops.rouge_text_scores(data, TEXT_TOKENS, *stem_table())
+        scores = loops.rouge_text_scores(data, TEXT_TOKENS, *stem_table(loops))
     if not len(scores):
         return None
     return dict(zip(variants, scores.tolist(), strict=True))
@@ -447,7 +448,7 @@ def score_text_many(
         return None
     with _STEM_TABLE_LOCK:
         return loops.rouge_text_scores_many(
-            data, np.array(pairs, dtype=np.int64), TEXT_TOKENS, *stem_table()
+            data, np.array(pairs, dtype=np.int64), TEXT_TOKENS, *stem_table(loops)
         )
 
 
