@@ -10,7 +10,9 @@ from gymnasium.vector import AutoresetMode
 
 import textgym
 from textgym.metrics.rouge_ids import jit_available
+from textgym.tokenizers.embedded import WordTokenizer
 from textgym.vector import TextVectorEnv
+from textgym.vector.env import _compact_id_dtype
 
 N = 5
 
@@ -124,6 +126,85 @@ def test_default_prefill_skips_a_dataset_larger_than_the_cache(monkeypatch) -> N
     assert len(big._slot_prompt) == 100 and big._slots_used == len({s.id for s in big._samples})
     with pytest.raises(ValueError, match="prefill: expected True, False or None"):
         gym.make_vec("TextTrans-v1", 2, prefill="yes")
+
+
+class OffsetTokenizer:
+    """The embedded words with ids moved up by ``offset`` (a vocabulary of over 65,536 ids):
+    prompt rows then need 32-bit ids. The ids in between decode as ``<unk>``."""
+
+    def __init__(self, inner: WordTokenizer, offset: int) -> None:
+        self.inner, self.offset = inner, offset
+
+    @property
+    def vocab_size(self) -> int:
+        return self.inner.vocab_size + self.offset
+
+    @property
+    def eos_id(self) -> int:
+        return self.inner.eos_id
+
+    @property
+    def pad_id(self) -> int:
+        return self.inner.pad_id
+
+    def encode(self, text: str) -> list[int]:
+        return [i + self.offset for i in self.inner.encode(text)]
+
+    def decode(self, ids) -> str:
+        specials = (self.eos_id, self.pad_id)
+        inner = [
+            i if i in specials else i - self.offset if i >= self.offset else self.inner.unk_id
+            for i in ids
+        ]
+        return self.inner.decode(inner)
+
+
+TWO_SAMPLES = [{"source": "a b c d.", "reference": "b c."}, {"source": "c a.", "reference": "a."}]
+
+
+@pytest.mark.parametrize(
+    ("vocab", "dtype"),
+    [("fitted", np.uint8), ("embedded", np.uint16), ("offset", np.int32)],
+)
+@pytest.mark.parametrize("jit", [None, False], ids=["default", "numpy"])
+def test_compact_prompt_rows_give_the_spaces_int64_observations(
+    vocab: str, dtype: type, jit: bool | None
+) -> None:
+    """Prompt rows are kept in the smallest dtype that holds the vocabulary, and every
+    observation still equals SyncVectorEnv's (int64, the space's dtype)."""
+    kwargs: dict = {}
+    if vocab == "fitted":  # a tokenizer fitted to two samples: under 256 ids
+        kwargs["data"] = TWO_SAMPLES
+    elif vocab == "offset":
+        words = gym.make("TextDial-v1").unwrapped.tokenizer
+        kwargs["tokenizer"] = OffsetTokenizer(words, 70_000)
+    sync = gym.make_vec("TextDial-v1", N, vectorization_mode="sync", **kwargs)
+    native = gym.make_vec("TextDial-v1", N, jit=jit, **kwargs)
+    assert native._prompt_ids.dtype == dtype and native._slot_prompt.dtype == dtype
+    assert data_equivalence(sync.reset(seed=2), native.reset(seed=2), exact=True)
+    rng = np.random.default_rng(1)
+    top = native.single_action_space.n
+    for step in range(60):
+        actions = mixed_actions(sync, rng)
+        if step % 7 == 0:  # ids near the top of the vocabulary, too
+            actions[step % N] = top - 1
+        expected = sync.step(actions)
+        got = native.step(actions)
+        assert got[0]["prompt_ids"].dtype == np.int64 == got[0]["prompt_mask"].dtype
+        assert data_equivalence(expected, got, exact=True), f"step {step}"
+    assert int(got[0]["prompt_ids"].max()) >= (70_000 if dtype is np.int32 else 3)
+
+
+def test_compact_id_dtype_holds_every_id_below_the_bound() -> None:
+    bounds = [1, 256, 257, 65_536, 65_537, 2**31, 2**31 + 1]
+    dtypes = [np.uint8, np.uint8, np.uint16, np.uint16, np.int32, np.int32, np.int64]
+    for bound, dtype in zip(bounds, dtypes, strict=True):
+        assert _compact_id_dtype(bound) == dtype, bound
+        assert np.iinfo(dtype).max >= bound - 1 and (
+            dtype is np.uint8
+            or np.iinfo({np.uint16: np.uint8, np.int32: np.uint16, np.int64: np.int32}[dtype]).max
+            < bound - 1
+        )
 
 
 def test_final_infos_mode_reports_only_episode_ends() -> None:

@@ -472,8 +472,10 @@ def jit_module(jit: bool | None) -> ModuleType | None:
     return load_jit(jit, "_ngram_ids_jit", "jit=True (compiled token-id metric loops)")
 
 
-def load_jit(jit: bool | None, module: str, feature: str) -> ModuleType | None:
-    """The compiled-loops module ``textgym.metrics.<module>``, or ``None`` for numpy code.
+def load_jit(
+    jit: bool | None, module: str, feature: str, package: str = "textgym.metrics"
+) -> ModuleType | None:
+    """The compiled-loops module ``<package>.<module>``, or ``None`` for numpy code.
 
     ``jit=False``: ``None``. ``None``: the module if numba imports, else ``None``. ``True``:
     the module, or an ``ImportError`` naming the ``fast`` extra (``feature`` says who asked).
@@ -481,7 +483,7 @@ def load_jit(jit: bool | None, module: str, feature: str) -> ModuleType | None:
     if jit is False:
         return None
     try:
-        return importlib.import_module(f"textgym.metrics.{module}")
+        return importlib.import_module(f"{package}.{module}")
     except ImportError:
         if jit is None:  # numba missing (or unusable with this numpy): the numpy code
             return None

@@ -235,8 +235,10 @@ class TaskEnv(TokenMDPEnv):
 
         tok = default_tokenizer if tokenizer is None else as_tokenizer(tokenizer)
         template_len = len(tok.encode(template.format(source=" ")))
-        if data is not None and (max_prompt_len is None or max_new_tokens is None):
-            measured = _length_sample(dataset) if loaded else dataset
+        if max_prompt_len is None or max_new_tokens is None:
+            # The embedded data's word counts do not apply to another tokenizer: its lengths
+            # are measured as a loaded dataset's are (only read when they are needed).
+            measured = dataset if data is not None and not loaded else _length_sample(dataset)
         if max_prompt_len is None:
             if longest_source is not None and tokenizer is None:
                 max_prompt_len = template_len + source_fields * longest_source

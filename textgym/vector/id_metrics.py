@@ -229,6 +229,11 @@ class IdMetrics:
         self._kernels = kernels
         self._tokenizer = tokenizer
         self.names = tuple(dict.fromkeys([*plan.metrics, plan.reward]))
+        # names -> what scores() computes for them (see _score_calls): planned once per names.
+        self._calls: dict[
+            tuple[str, ...] | None,
+            tuple[tuple[str, ...], list[tuple[IdKernel, list[str]]], list[str]],
+        ] = {}
 
     @classmethod
     def build(
@@ -325,19 +330,10 @@ class IdMetrics:
         """The values of ``names`` (default :attr:`names`) for ``rows``, as the scorers return
         them: each metric scaled to [0, 1] and clipped, the content factor as it is."""
         plan = self._plan
-        wanted = self.names if names is None else tuple(names)
-        need: list[str] = []
-        for name in wanted:
-            if name == plan.reward and name not in plan.metrics:
-                need += plan.factors or [n for _, n in plan.terms]
-            else:
-                need.append(name)
-        need = list(dict.fromkeys(need))
+        wanted, calls, need = self._score_calls(names)
         raw: dict[str, np.ndarray] = {}
-        for kernel in self._kernels:
-            mine = [n for n in need if n in kernel.names]
-            if mine:
-                raw.update(kernel.scores(rows, mine))
+        for kernel, mine in calls:
+            raw.update(kernel.scores(rows, mine))
         values = {
             # MetricScorer.score: the metric times its scale, clipped.
             n: clip_unit(raw[n] * plan.scales[n]) if n in plan.scales else raw[n]
@@ -353,6 +349,27 @@ class IdMetrics:
                     total = total + weight * values[name]
                 values[plan.reward] = clip_unit(total)
         return {n: values[n] for n in wanted}
+
+    def _score_calls(
+        self, names: Sequence[str] | None
+    ) -> tuple[tuple[str, ...], list[tuple[IdKernel, list[str]]], list[str]]:
+        """For :meth:`scores` of ``names``: the names returned, each kernel called with the
+        metric names it computes, and every value needed (a combined reward's parts)."""
+        key = None if names is None else tuple(names)
+        known = self._calls.get(key)
+        if known is None:
+            plan = self._plan
+            wanted = self.names if key is None else key
+            need: list[str] = []
+            for name in wanted:
+                if name == plan.reward and name not in plan.metrics:
+                    need += plan.factors or [n for _, n in plan.terms]
+                else:
+                    need.append(name)
+            need = list(dict.fromkeys(need))
+            calls = [(k, [n for n in need if n in k.names]) for k in self._kernels]
+            known = self._calls[key] = (wanted, [(k, mine) for k, mine in calls if mine], need)
+        return known
 
 
 def clip_unit(values: np.ndarray) -> np.ndarray:
