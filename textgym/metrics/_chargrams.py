@@ -202,3 +202,44 @@ def gram_counts(chars: str) -> GramCounts | None:
             return None
         arrays = jit.gram_table_of_points(points, lut, BASE, MAX_ORDER, bounds)
     return GramCounts.from_arrays(*arrays)
+
+
+def chrf_many(
+    hyp_chars: list[str], ref_chars: list[str], pair_refs: list[list[int]], beta: int
+) -> Any:
+    """Sentence chrF (character orders only) of every hypothesis against its references, in one
+    compiled call; ``None`` without the compiled loops or when a text cannot be encoded.
+
+    Args:
+        hyp_chars: The hypotheses, whitespace removed.
+        ref_chars: The distinct references, whitespace removed.
+        pair_refs: For each hypothesis, the indices of its references in ``ref_chars``.
+        beta: chrF's beta (recall weighs ``beta`` times as much as precision).
+
+    Returns:
+        A float64 array, equal to :func:`~textgym.metrics.chrf.sentence_chrf` per pair.
+    """
+    np = _np()
+    jit = _state["jit"]
+    if jit is None:
+        return None
+    texts = hyp_chars + ref_chars
+    digits = encode("".join(texts))
+    if digits is None:
+        return None
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    starts = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    num_hyps = len(hyp_chars)
+    counts = np.fromiter(map(len, pair_refs), dtype=np.int64, count=num_hyps)
+    ref_start = np.zeros(num_hyps + 1, dtype=np.int64)
+    np.cumsum(counts, out=ref_start[1:])
+    flat = np.fromiter(
+        (num_hyps + k for refs in pair_refs for k in refs), dtype=np.int64, count=int(ref_start[-1])
+    )
+    out = np.empty(num_hyps, dtype=np.float64)
+    jit.chrf_many(
+        digits, starts, lengths, num_hyps, flat, ref_start, BASE, MAX_ORDER, _state["bounds"],
+        beta**2, out,
+    )  # fmt: skip
+    return out

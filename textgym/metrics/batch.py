@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from ._chargrams import chrf_many
 from ._tokenize import tokenize_13a_many, tokenize_rouge_many
 from ._validate import check_hypotheses, check_references_list
 from .bleu import SENTENCE_REFERENCES, bleu_from_stats
-from .chrf import sentence_chrf
+from .chrf import BETA, sentence_chrf
 from .f1 import token_f1
 from .rouge import (
     check_variant,
@@ -78,6 +79,17 @@ def sentence_chrf_batch(
 ) -> np.ndarray:
     """chrF / chrF++ per pair (see :func:`sentence_chrf`); returns a float64 array."""
     hyps, refs_list = _prepare(hypotheses, references_list)
+    if isinstance(word_order, int) and word_order == 0 and hyps:
+        # chrF with compiled loops: every pair in one call, each distinct reference's n-grams
+        # counted once (chrF++'s word n-grams take the per-pair route).
+        known: dict[str, int] = {}
+        pair_refs = [[known.setdefault(ref, len(known)) for ref in refs] for refs in refs_list]
+        strip = "".join
+        scores = chrf_many(
+            [strip(h.split()) for h in hyps], [strip(r.split()) for r in known], pair_refs, BETA
+        )
+        if scores is not None:
+            return scores
     scores = (sentence_chrf(h, r, word_order) for h, r in zip(hyps, refs_list, strict=True))
     return _collect(scores, len(hyps))
 
