@@ -156,6 +156,11 @@ class Args:
     # (README: Versions). The test metrics are the same either way.
     reward_version: int = 0
     floor_search_samples: int = 100
+    # Model selection on the validation split (0: none, the table's runs): every RL stage's
+    # policy is scored (greedy, the headline metric on the first N validation samples) before
+    # RL and at each log record, and the best of those, the warm start included, is the one
+    # tested. Not for a corpus trained on its validation split (DailyDialog's LAED copy).
+    val_samples: int = 0
     summarise_only: bool = False
     quick: bool = False
 
@@ -230,13 +235,21 @@ def test_metrics(predictions: Path, names: tuple[str, ...]) -> dict[str, float]:
 
 
 def score_test(
-    policy: LMActorCritic, test_envs: Any, task: Task, args: Args, keep: Path | None
+    policy: LMActorCritic,
+    test_envs: Any,
+    task: Task,
+    args: Args,
+    keep: Path | None,
+    max_samples: int | None = None,
 ) -> dict[str, Any]:
+    """Greedy decoding of the first ``max_samples`` (default ``--test-samples``) samples of
+    ``test_envs``' split: the task's corpus metrics, the env's mean reward, the seconds taken."""
+    samples = args.test_samples if max_samples is None else max_samples
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "predictions.jsonl"
         started = time.perf_counter()
         env_metrics = evaluate(
-            policy, test_envs, max_samples=args.test_samples or None, predictions_path=path
+            policy, test_envs, max_samples=samples or None, predictions_path=path
         )
         result = test_metrics(path, task.metrics)
         result["eval_seconds"] = time.perf_counter() - started
@@ -357,6 +370,31 @@ def run_floors(args: Args, family: str, encoder: str) -> dict[str, Any]:
     return out
 
 
+class Selection:
+    """Model selection during an RL stage: the policy's validation score at each log record
+    (``record``, the trainers' callback); :attr:`state` is the best state seen, the warm
+    start's (iteration 0) unless a later one scored higher."""
+
+    def __init__(
+        self,
+        policy: LMActorCritic,
+        score: Any,
+        warm_score: float,
+        warm_state: dict[str, Any],
+    ) -> None:
+        self.policy, self.score = policy, score
+        self.history: list[tuple[int, float]] = [(0, warm_score)]
+        self.iteration, self.best, self.state = 0, warm_score, warm_state
+
+    def record(self, record: dict[str, Any]) -> None:
+        score = self.score()
+        iteration = int(record["iteration"])
+        self.history.append((iteration, score))
+        if score > self.best:
+            self.iteration, self.best = iteration, score
+            self.state = copy.deepcopy(self.policy.state_dict())
+
+
 def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dict[str, Any]:
     """Warm start, test; then each RL algorithm from the same warm start, test again."""
     task = task_for(args, family)
@@ -414,6 +452,18 @@ def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dic
     print(f"[{family} {init} seed={seed}] warm start: {_line(cell['warm'], task)} "
           f"({cell['sft_seconds']:.0f} s)", flush=True)  # fmt: skip
     warm = copy.deepcopy(policy.state_dict())
+    val_envs = None
+    if args.val_samples and train_split != "validation":
+        val_envs = make_envs(
+            task.env_id, args.eval_envs, **{**env_kwargs, "split": "validation"}
+        )  # fmt: skip
+
+    def validation_score() -> float:
+        assert val_envs is not None
+        result = score_test(policy, val_envs, task, args, None, max_samples=args.val_samples)
+        return float(result[task.headline])
+
+    warm_val = validation_score() if val_envs is not None else None
     if task.rl_freeze_encoder:
         for parameter in policy.model.get_encoder().parameters():
             parameter.requires_grad_(False)
@@ -421,6 +471,11 @@ def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dic
         policy.load_state_dict(warm)
         policy.reset_reference()
         started = time.perf_counter()
+        # Validation scores at iteration 0 and every log record; the best state is tested.
+        selection = (
+            None if warm_val is None else Selection(policy, validation_score, warm_val, warm)
+        )
+        callback = None if selection is None else selection.record
         if algo == "scst":
             envs = make_envs(
                 task.env_id, args.scst_prompts * (args.scst_samples + 1), report_metrics=False,
@@ -430,24 +485,33 @@ def run_cell(args: Args, family: str, init: str, seed: int, encoder: str) -> dic
                 iterations=args.scst_iterations, samples_per_prompt=args.scst_samples,
                 learning_rate=args.scst_lr, temperature=args.temperature, seed=seed,
                 kl_coef=args.scst_kl_coef,
-                log_every=max(1, args.scst_iterations // 5)))  # fmt: skip
+                log_every=max(1, args.scst_iterations // 5)), callback=callback)  # fmt: skip
         elif algo == "ppo":
             envs = make_envs(task.env_id, args.ppo_envs, report_metrics=False, **env_kwargs)
             log = train_ppo(policy, envs, PPOConfig(
                 iterations=args.ppo_iterations, learning_rate=args.ppo_lr,
                 epochs=args.ppo_epochs, minibatch_size=args.ppo_minibatch,
                 kl_coef=args.ppo_kl_coef, temperature=args.temperature, seed=seed,
-                log_every=max(1, args.ppo_iterations // 5)))  # fmt: skip
+                log_every=max(1, args.ppo_iterations // 5)), callback=callback)  # fmt: skip
         else:
             raise ValueError(f"algos: unknown algorithm {algo!r}; expected scst or ppo")
         envs.close()
         seconds = time.perf_counter() - started
+        if selection is not None:
+            policy.load_state_dict(selection.state)
         cell[algo] = score_test(policy, test_envs, task, args, keep / f"{algo}.jsonl")
         cell[algo].update(seconds=seconds, log=log)
+        if selection is not None:
+            cell[algo]["selection"] = {
+                "split": "validation", "samples": args.val_samples, "metric": task.headline,
+                "history": selection.history, "chosen_iteration": selection.iteration,
+            }  # fmt: skip
         print(f"[{family} {init} seed={seed}] {algo}: {_line(cell[algo], task)} "
               f"({seconds:.0f} s)", flush=True)  # fmt: skip
     train_envs.close()
     test_envs.close()
+    if val_envs is not None:
+        val_envs.close()
     return cell
 
 

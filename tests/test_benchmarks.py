@@ -74,3 +74,31 @@ def test_real_tasks_table_sets_every_model_against_its_floors(monkeypatch) -> No
     assert "| 2/3 | 1/3 | 1.0 |" in table  # the scst row: improved, above the floor, minutes
     assert "thank \\| you." in table  # a constant's "|" cannot break the table
     assert all(line.count(" | ") == 6 for line in table.splitlines()[2:])
+
+
+def test_real_tasks_selection_keeps_the_best_validated_state(monkeypatch) -> None:
+    """--val-samples: the RL stage's tested state is the best on validation, the warm start
+    (iteration 0) unless a later log record scored higher."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    import real_tasks
+
+    class Policy:
+        def __init__(self) -> None:
+            self.weights = {"w": [0]}
+
+        def state_dict(self) -> dict:
+            return self.weights
+
+    policy = Policy()
+    scores = iter([4.0, 6.5, 6.0])
+    selection = real_tasks.Selection(policy, lambda: next(scores), 5.0, {"w": ["warm"]})
+    selection.record({"iteration": 3})  # 4.0: below the warm start
+    assert (selection.iteration, selection.state) == (0, {"w": ["warm"]})
+    policy.weights = {"w": [6]}
+    selection.record({"iteration": 6})  # 6.5: the best so far, copied
+    policy.weights["w"].append("changed later")
+    selection.record({"iteration": 9})  # 6.0
+    assert (selection.iteration, selection.best, selection.state) == (6, 6.5, {"w": [6]})
+    assert selection.history == [(0, 5.0), (3, 4.0), (6, 6.5), (9, 6.0)]
