@@ -84,13 +84,13 @@ def test_compiled_chrf_batch_is_the_route_taken_and_falls_back(monkeypatch) -> N
     refs = [["the cat is on the mat.", "a cat sat"], ["a"], ["the dog ran away", "dog"]]
     expected = [metrics.sentence_chrf(h, r) for h, r in zip(hyps, refs, strict=True)]
     calls: list[int] = []
-    real = _chargrams.chrf_many
+    real = _chargrams.chrf_matches_many
 
     def counted(*args):  # noqa: ANN002, ANN202
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr("textgym.metrics.batch.chrf_many", counted)
+    monkeypatch.setattr("textgym.metrics.batch.chrf_matches_many", counted)
     assert metrics.sentence_chrf_batch(hyps, refs).tolist() == expected
     assert calls == [1]
     # chrF++ counts word n-grams: the per-pair route.
@@ -100,10 +100,10 @@ def test_compiled_chrf_batch_is_the_route_taken_and_falls_back(monkeypatch) -> N
     # No compiled loops, or a text the character ids cannot encode: the per-pair route.
     _chargrams.use_jit(False)
     try:
-        assert real(["ab"], ["ab"], [[0]], 2) is None
+        assert real(["ab"], ["ab"], [[0]]) is None
         assert metrics.sentence_chrf_batch(hyps, refs).tolist() == expected
     finally:
         _chargrams.use_jit(None)
     monkeypatch.setattr(_chargrams, "encode", lambda chars: None)
-    assert real(["ab"], ["ab"], [[0]], 2) is None
+    assert real(["ab"], ["ab"], [[0]]) is None
     assert metrics.sentence_chrf_batch(hyps, refs).tolist() == expected

@@ -204,20 +204,21 @@ def gram_counts(chars: str) -> GramCounts | None:
     return GramCounts.from_arrays(*arrays)
 
 
-def chrf_many(
-    hyp_chars: list[str], ref_chars: list[str], pair_refs: list[list[int]], beta: int
+def chrf_matches_many(
+    hyp_chars: list[str], ref_chars: list[str], pair_refs: list[list[int]]
 ) -> Any:
-    """Sentence chrF (character orders only) of every hypothesis against its references, in one
-    compiled call; ``None`` without the compiled loops or when a text cannot be encoded.
+    """chrF's per-order character n-gram matches of every hypothesis against each of its
+    references, in one compiled call; ``None`` without the compiled loops or when a text cannot
+    be encoded.
 
     Args:
         hyp_chars: The hypotheses, whitespace removed.
         ref_chars: The distinct references, whitespace removed.
         pair_refs: For each hypothesis, the indices of its references in ``ref_chars``.
-        beta: chrF's beta (recall weighs ``beta`` times as much as precision).
 
     Returns:
-        A float64 array, equal to :func:`~textgym.metrics.chrf.sentence_chrf` per pair.
+        An int64 array of one row of ``MAX_ORDER`` match counts per entry of ``pair_refs``, in
+        order (hypothesis by hypothesis): what :meth:`GramCounts.matches` gives for each.
     """
     np = _np()
     jit = _state["jit"]
@@ -234,12 +235,10 @@ def chrf_many(
     counts = np.fromiter(map(len, pair_refs), dtype=np.int64, count=num_hyps)
     ref_start = np.zeros(num_hyps + 1, dtype=np.int64)
     np.cumsum(counts, out=ref_start[1:])
-    flat = np.fromiter(
-        (num_hyps + k for refs in pair_refs for k in refs), dtype=np.int64, count=int(ref_start[-1])
+    total = int(ref_start[-1])
+    flat = np.fromiter((num_hyps + k for refs in pair_refs for k in refs), np.int64, count=total)
+    out = np.empty((total, MAX_ORDER), dtype=np.int64)
+    jit.chrf_matches_many(
+        digits, starts, lengths, num_hyps, flat, ref_start, BASE, MAX_ORDER, _state["bounds"], out
     )
-    out = np.empty(num_hyps, dtype=np.float64)
-    jit.chrf_many(
-        digits, starts, lengths, num_hyps, flat, ref_start, BASE, MAX_ORDER, _state["bounds"],
-        beta**2, out,
-    )  # fmt: skip
     return out

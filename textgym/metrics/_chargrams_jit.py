@@ -113,76 +113,40 @@ def matches(hyp_ids, hyp_counts, ref_ids, ref_counts, bounds, max_order):  # noq
 
 
 @njit(cache=True, nogil=True)
-def _chrf_score(hyp_totals, ref_totals, match, max_order, factor):  # noqa: ANN001, ANN201
-    """:func:`~textgym.metrics.chrf.chrf_from_stats` of one pair, with the hypothesis count of
-    an order the reference has no n-grams of zeroed: the same float operations in order."""
-    avg_prec = 0.0
-    avg_rec = 0.0
-    eff = 0
-    for o in range(max_order):
-        hyp_n = hyp_totals[o] if ref_totals[o] else 0
-        ref_n = ref_totals[o]
-        if hyp_n > 0 and ref_n > 0:
-            avg_prec += match[o] / hyp_n
-            avg_rec += match[o] / ref_n
-            eff += 1
-    if eff == 0:
-        return 0.0
-    avg_prec /= eff
-    avg_rec /= eff
-    if not avg_prec + avg_rec:
-        return 0.0
-    score = (1 + factor) * avg_prec * avg_rec
-    score /= factor * avg_prec + avg_rec
-    return 100 * score
-
-
-@njit(cache=True, nogil=True)
-def chrf_many(
+def chrf_matches_many(
     digits, text_start, text_len, num_hyps, pair_refs, pair_ref_start, base, max_order, bounds,
-    factor, out,
+    out,
 ):  # noqa: ANN001, ANN201 - numba signatures  # fmt: skip
-    """Sentence chrF (character n-grams only) of every pair, best over its references.
+    """chrF's per-order character n-gram matches of every pair of hypothesis and reference.
 
     ``digits`` holds every text's character ids end to end (text ``t`` at ``text_start[t]``,
     ``text_len[t]`` long): the ``num_hyps`` hypotheses first, then the distinct references.
     Pair ``i``'s references are ``pair_refs[pair_ref_start[i]:pair_ref_start[i + 1]]`` (text
-    numbers). Each reference's n-gram table is built once however many pairs share it.
+    numbers); ``out[r]`` gets the matches of ``pair_refs[r]``'s entry. Each reference's n-gram
+    table is built once however many pairs share it.
     """
     num_texts = text_start.shape[0]
     num_refs = num_texts - num_hyps
-    # The references' tables end to end (each with its sentinel), and their totals per order.
+    # The references' tables end to end (each with its sentinel).
     room = 0
     for t in range(num_hyps, num_texts):
         room += max_order * text_len[t] + 1
     ref_ids = np.empty(room, dtype=np.int64)
     ref_counts = np.empty(room, dtype=np.int64)
     ref_at = np.empty(num_refs + 1, dtype=np.int64)
-    ref_totals = np.zeros((num_refs, max_order), dtype=np.int64)
     at = 0
     for k in range(num_refs):
-        t = num_hyps + k
-        start, size = text_start[t], text_len[t]
+        start, size = text_start[num_hyps + k], text_len[num_hyps + k]
         ids, counts, _ = gram_table(digits[start : start + size], base, max_order, bounds)
         ref_at[k] = at
         ref_ids[at : at + ids.shape[0]] = ids
         ref_counts[at : at + ids.shape[0]] = counts
         at += ids.shape[0]
-        for o in range(max_order):
-            ref_totals[k, o] = max(0, size - o)
     ref_at[num_refs] = at
-    hyp_totals = np.empty(max_order, dtype=np.int64)
     for i in range(num_hyps):
         start, size = text_start[i], text_len[i]
         ids, counts, _ = gram_table(digits[start : start + size], base, max_order, bounds)
-        for o in range(max_order):
-            hyp_totals[o] = max(0, size - o)
-        best = -1.0
         for r in range(pair_ref_start[i], pair_ref_start[i + 1]):
             k = pair_refs[r] - num_hyps
             lo, hi = ref_at[k], ref_at[k + 1]
-            match = matches(ids, counts, ref_ids[lo:hi], ref_counts[lo:hi], bounds, max_order)
-            score = _chrf_score(hyp_totals, ref_totals[k], match, max_order, factor)
-            if score > best:
-                best = score
-        out[i] = best
+            out[r] = matches(ids, counts, ref_ids[lo:hi], ref_counts[lo:hi], bounds, max_order)

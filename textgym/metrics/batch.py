@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ._chargrams import chrf_many
+from ._chargrams import chrf_matches_many
 from ._tokenize import tokenize_13a_many, tokenize_rouge_many
 from ._validate import check_hypotheses, check_references_list
 from .bleu import SENTENCE_REFERENCES, bleu_from_stats
-from .chrf import BETA, sentence_chrf
+from .chrf import best_of_stats, char_totals_of, sentence_chrf
 from .f1 import token_f1
 from .rouge import (
     check_variant,
@@ -80,16 +80,21 @@ def sentence_chrf_batch(
     """chrF / chrF++ per pair (see :func:`sentence_chrf`); returns a float64 array."""
     hyps, refs_list = _prepare(hypotheses, references_list)
     if isinstance(word_order, int) and word_order == 0 and hyps:
-        # chrF with compiled loops: every pair in one call, each distinct reference's n-grams
-        # counted once (chrF++'s word n-grams take the per-pair route).
+        # chrF with compiled loops: every pair's character matches in one call, each distinct
+        # reference's n-grams counted once (chrF++'s word n-grams take the per-pair route).
         known: dict[str, int] = {}
         pair_refs = [[known.setdefault(ref, len(known)) for ref in refs] for refs in refs_list]
-        strip = "".join
-        scores = chrf_many(
-            [strip(h.split()) for h in hyps], [strip(r.split()) for r in known], pair_refs, BETA
-        )
-        if scores is not None:
-            return scores
+        hyp_chars = ["".join(h.split()) for h in hyps]
+        ref_chars = ["".join(r.split()) for r in known]
+        matches = chrf_matches_many(hyp_chars, ref_chars, pair_refs)
+        if matches is not None:
+            ref_totals = [char_totals_of(len(chars)) for chars in ref_chars]
+            rows = iter(matches.tolist())  # one row per (hypothesis, reference), in order
+            best = []
+            for chars, refs in zip(hyp_chars, pair_refs, strict=True):
+                stats = [(ref_totals[k], next(rows)) for k in refs]
+                best.append(best_of_stats(char_totals_of(len(chars)), stats))
+            return _collect(best, len(hyps))
     scores = (sentence_chrf(h, r, word_order) for h, r in zip(hyps, refs_list, strict=True))
     return _collect(scores, len(hyps))
 

@@ -9,7 +9,7 @@ statistics of the single best-scoring reference.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from ._chargrams import GramCounts, gram_counts
@@ -21,6 +21,12 @@ BETA = 2
 # Below this many characters the fixed cost of a dozen numpy calls exceeds the Python path.
 VECTORISE_MIN_CHARS = 48
 _PUNCT = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+
+
+def char_totals_of(size: int) -> list[int]:
+    """The number of character n-grams per order (1..6) of a whitespace-free text of ``size``
+    characters."""
+    return [max(0, size - n) for n in range(CHAR_ORDER)]
 
 
 def split_word_punct(word: str) -> tuple[str, ...]:
@@ -83,7 +89,7 @@ class ChrfRef:
         self.word_counts = words
         self._counts: tuple[Counter, ...] | None = None
         size = len(chars)
-        char_totals = [max(0, size - n) for n in range(CHAR_ORDER)]
+        char_totals = char_totals_of(size)
         self.totals = tuple(char_totals + [sum(c.values()) for c in words])
         self.grams = gram_counts(chars)
 
@@ -138,10 +144,8 @@ def chrf_best(
     is given, character matches come from it and ``hyp_counts`` only needs the word orders
     (its character entries are ignored).
     """
-    best = -1.0
+    stats = []
     for ref in refs:
-        # sacrebleu zeroes the hypothesis count of an order the reference has no n-grams for.
-        n_hyp = [h if r else 0 for h, r in zip(hyp_totals, ref.totals, strict=False)]
         if hyp_grams is not None and ref.grams is not None:
             n_match = hyp_grams.matches(ref.grams)
             n_match += [
@@ -150,7 +154,20 @@ def chrf_best(
             ]
         else:
             n_match = [clipped_matches(h, r) for h, r in zip(hyp_counts, ref.counts, strict=False)]
-        score = chrf_from_stats(n_hyp, ref.totals, n_match)
+        stats.append((ref.totals, n_match))
+    return best_of_stats(hyp_totals, stats)
+
+
+def best_of_stats(
+    hyp_totals: Sequence[int], stats: Iterable[tuple[Sequence[int], Sequence[int]]]
+) -> float:
+    """The best chrF over references given as ``(totals, matches)`` per order, against a
+    hypothesis with ``hyp_totals`` n-grams per order (-1.0 for no reference)."""
+    best = -1.0
+    for ref_totals, n_match in stats:
+        # sacrebleu zeroes the hypothesis count of an order the reference has no n-grams for.
+        n_hyp = [h if r else 0 for h, r in zip(hyp_totals, ref_totals, strict=False)]
+        score = chrf_from_stats(n_hyp, ref_totals, n_match)
         if score > best:
             best = score
     return best
@@ -183,7 +200,7 @@ def sentence_chrf(hypothesis: str, references: Sequence[str], word_order: int = 
         hyp_grams = gram_counts(chars)
     # With hyp_grams the character matches come from it; the Counters are then placeholders.
     hyp_counts = char_ngram_counts(chars) if hyp_grams is None else [Counter()] * CHAR_ORDER
-    hyp_totals = [max(0, size - n) for n in range(CHAR_ORDER)]
+    hyp_totals = char_totals_of(size)
     if word_order:
         words = chrf_words(hypothesis)
         hyp_counts += word_ngram_counts(words, word_order)
